@@ -1,0 +1,27 @@
+"""ankiqa: Markdown question-and-answer notes → Anki packages that update in place."""
+
+from .diagnostics import DeckError, Diagnostic
+from .export import ExportResult, Project, export, load_project
+from .notes import NoteData, build_notes, deck_id, note_guid
+from .package import write_package
+from .parse import DeckFile, Question, parse_deck, read_deck_file
+from .render import CardRenderer
+
+__all__ = [
+    "CardRenderer",
+    "DeckError",
+    "DeckFile",
+    "Diagnostic",
+    "ExportResult",
+    "NoteData",
+    "Project",
+    "Question",
+    "build_notes",
+    "deck_id",
+    "export",
+    "load_project",
+    "note_guid",
+    "parse_deck",
+    "read_deck_file",
+    "write_package",
+]

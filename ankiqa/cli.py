@@ -1,0 +1,82 @@
+"""The `ankiqa` command: parses arguments, calls the library, prints."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .diagnostics import DeckError, Diagnostic
+from .export import DEFAULT_DECKS, DEFAULT_DIST, export
+
+app = typer.Typer(
+    help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+PROGRESS_FROM = 2000  # questions; fewer render in about a second
+
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Deck files or folders of them. Default: decks/", show_default=False),
+]
+
+
+@app.callback()
+def main() -> None:
+    """ankiqa: Markdown Q&A notes → Anki packages."""
+
+
+def _fail(diagnostics: list[Diagnostic], what: str) -> None:
+    for diagnostic in diagnostics:
+        typer.echo(str(diagnostic), err=True)
+    count = len(diagnostics)
+    typer.echo(f"ankiqa: {count} error{'s' * (count != 1)}, {what}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    paths: Paths = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write one package holding every deck to this file."),
+    ] = None,
+    dist: Annotated[
+        Path, typer.Option(help="Folder for one package per deck file (without -o).")
+    ] = DEFAULT_DIST,
+) -> None:
+    """Export deck files to .apkg packages for Anki."""
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and total >= PROGRESS_FROM:
+            bar = typer.progressbar(length=total, label="Rendering", file=sys.stderr)
+            bar.__enter__()
+        if bar is not None:
+            bar.update(done - bar.pos)
+
+    try:
+        result = export(paths or [DEFAULT_DECKS], output=output, dist=dist, progress=progress)
+    except DeckError as error:
+        _fail(error.diagnostics, "nothing written")
+    except OSError as error:
+        typer.echo(f"ankiqa: {error.filename or ''}: {error.strerror}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+    for warning in result.warnings:
+        typer.echo(str(warning), err=True)
+    decks = len(result.decks)
+    typer.echo(f"{result.notes} notes in {decks} deck{'s' * (decks != 1)}")
+    for path in result.written:
+        typer.echo(f"wrote {path}")
+    for path in result.up_to_date:
+        typer.echo(f"{path} is up to date")

@@ -1,0 +1,112 @@
+"""Questions → the notes Anki will hold: rendered fields, tags, deck and media.
+
+The identity contract lives here: a note's GUID comes from its question id alone, so a
+question keeps its review history wherever it moves and however it is edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import genanki
+
+from .parse import DeckFile, Question
+from .render import CardRenderer
+
+GUID_NAMESPACE = "ankiqa"
+
+
+def note_guid(question_id: str) -> str:
+    """The Anki GUID of a question's note. Frozen: changing it duplicates every card."""
+    return genanki.guid_for(GUID_NAMESPACE, question_id)
+
+
+def deck_id(deck_name: str) -> int:
+    """A stable id for a deck name (Anki matches decks by name, but the package needs ids)."""
+    digest = hashlib.sha256(f"ankiqa deck {deck_name}".encode()).digest()
+    return (1 << 48) | int.from_bytes(digest[:6], "big")
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    name: str  # as the card refers to it, and as Anki stores it
+    path: Path
+
+
+@dataclass(frozen=True)
+class NoteData:
+    """Everything that ends up in one Anki note."""
+
+    guid: str
+    fields: tuple[str, str, str]  # Question, Answer, Question ID: see notetype.FIELDS
+    tags: tuple[str, ...]
+    deck: str
+    media: tuple[MediaFile, ...]
+    question: Question
+
+
+def build_notes(deck_file: DeckFile, root: Path) -> list[NoteData]:
+    """Render every question of a deck file that has an id.
+
+    Images are taken from files inside `root` only, so a deck shared with you cannot
+    copy other files of yours into a package.
+    """
+    notes = []
+    seen: dict[str, MediaFile] = {}  # images of the question being rendered
+
+    def image_src(src: str) -> str:
+        image = local_image(src, deck_file.path.parent, root)
+        if image is None or not image.is_file():
+            return src
+        found = MediaFile(media_name(image), image)
+        seen[found.name] = found
+        return found.name
+
+    with CardRenderer(image_src=image_src) as renderer:
+        for question in deck_file.questions:
+            if question.id is None:
+                continue
+            seen.clear()
+            front = renderer.inline(question.heading)
+            back = renderer.markdown(question.answer)
+            notes.append(
+                NoteData(
+                    guid=note_guid(question.id),
+                    fields=(front, back, html.escape(question.id)),
+                    tags=question.tags,
+                    deck=question.deck,
+                    media=tuple(seen[name] for name in sorted(seen)),
+                    question=question,
+                )
+            )
+    return notes
+
+
+def local_image(src: str, folder: Path, root: Path) -> Path | None:
+    """The file an image `src` names, if it is a relative path that stays inside `root`."""
+    parts = urlsplit(src)
+    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
+        return None
+    path = (folder / unquote(parts.path)).resolve()
+    return path if path.is_relative_to(root.resolve()) else None
+
+
+_UNSAFE_IN_MEDIA_NAMES = re.compile(r'[\[\]<>:"/?*^\\|#%&\s\x00-\x1f]+')
+
+
+def media_name(path: Path) -> str:
+    """A media file's name in Anki: its own name plus a hash of its bytes.
+
+    Anki's media folder is flat and shared by every deck, and an import only copies a
+    file when a note that refers to it changes. Naming by content makes an edited image
+    a new name, so the note changes and the new image arrives.
+    """
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    stem = _UNSAFE_IN_MEDIA_NAMES.sub("_", path.stem)[:60]
+    suffix = _UNSAFE_IN_MEDIA_NAMES.sub("_", path.suffix)[:10]
+    return f"{stem}-{digest}{suffix}"

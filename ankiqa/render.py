@@ -1,0 +1,68 @@
+"""Markdown → card HTML: CommonMark, GFM tables, strikethrough and bare URLs, highlighted
+code, and TeX math handed to the MathJax that Anki ships."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from mistletoe import Document, block_token, span_token
+from mistletoe.html_renderer import HtmlRenderer
+
+from .highlight import code_block_html
+from .tokens import BLOCK_TOKENS, SPAN_TOKENS, BareUrl, DisplayMath, InlineMath, MathBlock
+
+
+def _keep(src: str) -> str:
+    return src
+
+
+class CardRenderer(HtmlRenderer):
+    """mistletoe's HTML renderer with the syntax of `tokens` and Pygments for code.
+
+    Use it as a context manager, as every mistletoe renderer: entering registers the
+    extra tokens, so Markdown must be parsed inside the `with` block.
+    `image_src` maps the `src` of a Markdown image to the one written on the card.
+    """
+
+    def __init__(self, image_src: Callable[[str], str] = _keep):
+        super().__init__(*BLOCK_TOKENS, *SPAN_TOKENS)
+        self.image_src = image_src
+        self._link_depth = 0
+
+    def markdown(self, text: str) -> str:
+        """A whole Markdown document (an answer) as HTML."""
+        return self.render(Document(text)).strip()
+
+    def inline(self, text: str) -> str:
+        """One line of inline Markdown (a question's heading) as HTML, without a <p>."""
+        return "".join(self.render(token) for token in span_token.tokenize_inner(text)).strip()
+
+    def render_block_code(self, token: block_token.BlockCode) -> str:
+        return code_block_html(token.content, token.language)
+
+    def render_math_block(self, token: MathBlock) -> str:
+        return f'<div class="math">\\[{html.escape(token.content, quote=False)}\\]</div>'
+
+    def render_display_math(self, token: DisplayMath) -> str:
+        return f"\\[{html.escape(token.content, quote=False)}\\]"
+
+    def render_inline_math(self, token: InlineMath) -> str:
+        return f"\\({html.escape(token.content, quote=False)}\\)"
+
+    def render_bare_url(self, token: BareUrl) -> str:
+        text = html.escape(token.url, quote=False)
+        if self._link_depth:  # already inside a link's text: links do not nest
+            return text
+        return f'<a href="{self.escape_url(token.target)}">{text}</a>'
+
+    def render_link(self, token: span_token.Link) -> str:
+        self._link_depth += 1
+        try:
+            return super().render_link(token)
+        finally:
+            self._link_depth -= 1
+
+    def render_image(self, token: span_token.Image) -> str:
+        token.src = self.image_src(token.src)
+        return super().render_image(token)
