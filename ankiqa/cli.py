@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from .diagnostics import DeckError, Diagnostic
-from .export import DEFAULT_DECKS, DEFAULT_DIST, export
+from .diff import PackageError, diff
+from .export import DEFAULT_DECKS, DEFAULT_DIST, anki_search, export
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
@@ -31,12 +33,43 @@ def main() -> None:
     """ankiqa: Markdown Q&A notes → Anki packages."""
 
 
-def _fail(diagnostics: list[Diagnostic], what: str) -> None:
+def _fail(diagnostics: list[Diagnostic], what: str, code: int = 1) -> NoReturn:
     for diagnostic in diagnostics:
         typer.echo(str(diagnostic), err=True)
     count = len(diagnostics)
     typer.echo(f"ankiqa: {count} error{'s' * (count != 1)}, {what}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="The package to compare from.", show_default=False)],
+    new: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="A package, or deck files and folders to build now. Default: decks/",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show questions added, changed and removed. Exit 0 when equal, 1 when different."""
+    try:
+        changes = diff(old, new or [DEFAULT_DECKS])
+    except DeckError as error:
+        _fail(error.diagnostics, "cannot compare", code=2)
+    except PackageError as error:
+        typer.echo(f"ankiqa: {error}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(changes.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for mark, notes in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
+            for note in notes:
+                typer.echo(f"{mark} {note.question_id}  {note.title}")
+        counts = (len(changes.added), len(changes.changed), len(changes.removed))
+        typer.echo("{} added, {} changed, {} removed".format(*counts))
+    raise typer.Exit(1 if changes else 0)
 
 
 @app.command("export")
@@ -80,3 +113,10 @@ def export_command(
         typer.echo(f"wrote {path}")
     for path in result.up_to_date:
         typer.echo(f"{path} is up to date")
+    if result.removed:
+        count = len(result.removed)
+        typer.echo(f"{count} question{'s' * (count != 1)} removed from the Markdown:")
+        for question in result.removed:
+            typer.echo(f"  {question.id}  (was in {question.file})")
+        typer.echo("A package cannot delete notes. To delete them in Anki, search the browser for:")
+        typer.echo(f"  {anki_search(question.id for question in result.removed)}")

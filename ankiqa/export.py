@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diagnostics import ERROR, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
+from .notetype import FIELDS, NoteType
 from .package import write_package
 from .parse import DeckFile, read_deck_file
+from .state import (
+    STATE_FILE,
+    BuildState,
+    StateError,
+    content_hash,
+    load_state,
+    note_type_hash,
+    save_state,
+)
 
 DEFAULT_DECKS = Path("decks")
 DEFAULT_DIST = Path("dist")
 DECK_SUFFIX = ".md"
+QUESTION_ID_FIELD = FIELDS[2]["name"]
 
 
 @dataclass(frozen=True)
@@ -26,10 +39,13 @@ class Source:
     root: Path
 
     @property
+    def relative(self) -> Path:
+        return Path(os.path.relpath(self.path, self.root))
+
+    @property
     def deck_prefix(self) -> str:
         """`Parent::Child::` for a file in `root/Parent/Child/`."""
-        folders = self.path.relative_to(self.root).parent.parts
-        return "".join(f"{folder}::" for folder in folders)
+        return "".join(f"{folder}::" for folder in self.relative.parent.parts)
 
 
 @dataclass
@@ -41,8 +57,15 @@ class Project:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+@dataclass(frozen=True, order=True)
+class RemovedQuestion:
+    id: str
+    file: Path  # where it was last seen
+
+
 @dataclass
 class ExportResult:
+    removed: list[RemovedQuestion] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     up_to_date: list[Path] = field(default_factory=list)
     decks: list[str] = field(default_factory=list)
@@ -70,10 +93,19 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                     Diagnostic(path, 1, 1, ERROR, "no-decks", f"no {DECK_SUFFIX} files in folder")
                 )
         elif path.is_file():
-            sources.append(Source(path, path.parent))
+            sources.append(Source(path, _state_folder(path)))
         else:
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
     return sources, problems
+
+
+def _state_folder(deck_file: Path) -> Path:
+    """The folder a lone deck file belongs to: the nearest one above it with a build
+    state (so its deck name and state are those of a whole-folder export), else its own."""
+    for folder in deck_file.absolute().parents:
+        if (folder / STATE_FILE).is_file():
+            return Path(os.path.relpath(folder))
+    return deck_file.parent
 
 
 def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
@@ -104,6 +136,20 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
     return problems
 
 
+def load_checked_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
+    """`load_project`, raising DeckError when there are errors."""
+    project = load_project(paths)
+    if errors(project.diagnostics):
+        raise DeckError(errors(project.diagnostics))
+    return project
+
+
+def project_notes(project: Project) -> Iterator[tuple[Source, list[NoteData]]]:
+    """Each deck file's rendered notes."""
+    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
+        yield source, build_notes(deck_file, source.root)
+
+
 def export(
     paths: Sequence[Path] = (DEFAULT_DECKS,),
     output: Path | None = None,
@@ -111,35 +157,93 @@ def export(
     progress: Callable[[int, int], None] | None = None,
     now: int | None = None,
 ) -> ExportResult:
-    """Export deck files to `.apkg` packages.
+    """Export deck files to `.apkg` packages, and record what was exported in the build
+    state beside them (see `state`).
 
     With `output`, one package holds every deck; otherwise each deck file becomes
     `dist/<its path below its folder>.apkg`. Raises DeckError, before writing anything,
     when the input has errors. `progress(done, total)` is called as questions are rendered.
     """
-    project = load_project(paths)
-    if errors(project.diagnostics):
-        raise DeckError(errors(project.diagnostics))
+    project = load_checked_project(paths)
+    states = _load_states({source.root for source in project.sources})
+    now = int(time.time()) if now is None else now
+    note_type = NoteType()
+    type_hash = note_type_hash(note_type.fields, note_type.templates, note_type.css)
+    type_mods = {root: state.stamp(None, type_hash, now) for root, state in states.items()}
 
     builds: dict[Path, list[NoteData]] = defaultdict(list)
+    mods: dict[str, int] = {}
+    type_mod: dict[Path, int] = defaultdict(int)
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
-    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
-        notes = build_notes(deck_file, source.root)
-        target = output or dist / source.path.relative_to(source.root).with_suffix(".apkg")
-        builds[Path(target)] += notes
+    for source, notes in project_notes(project):
+        target = Path(output or dist / source.relative.with_suffix(".apkg"))
+        file = source.relative.as_posix()
+        for note in notes:
+            state = states[source.root]
+            mods[note.guid] = state.stamp(note.question.id, content_hash(note), now, file)
+        builds[target] += notes
+        type_mod[target] = max(type_mod[target], type_mods[source.root])
         done += len(notes)
         if progress:
             progress(done, total)
 
-    stamp = int(time.time()) if now is None else now
     result = ExportResult(warnings=project.diagnostics)
+    result.removed = _removed_questions(project, paths, states)
     for target, notes in builds.items():
-        mods = {note.guid: stamp for note in notes}
-        if write_package(notes, target, mods, notetype_mod=stamp):
+        note_mods = {note.guid: mods[note.guid] for note in notes}
+        if write_package(notes, target, note_mods, type_mod[target]):
             result.written.append(target)
         else:
             result.up_to_date.append(target)
         result.notes += len(notes)
     result.decks = sorted({note.deck for notes in builds.values() for note in notes})
+    for root, state in states.items():
+        save_state(root, state)
     return result
+
+
+def _load_states(roots: Iterable[Path]) -> dict[Path, BuildState]:
+    states, problems = {}, []
+    for root in sorted(roots):
+        try:
+            states[root] = load_state(root)
+        except StateError as error:
+            message = f"damaged build state ({error}); restore it from git"
+            problems.append(
+                Diagnostic(root / STATE_FILE, error.line, 1, ERROR, "bad-state", message)
+            )
+    if problems:
+        raise DeckError(problems)
+    return states
+
+
+def _removed_questions(
+    project: Project, paths: Sequence[Path], states: dict[Path, BuildState]
+) -> list[RemovedQuestion]:
+    """Questions the state knows that the Markdown no longer has, and mark them removed.
+
+    Only questions of the deck files being exported count, or of every file once a
+    whole folder is exported: exporting one file says nothing of the others.
+    """
+    present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
+    whole_folders = {Path(path) for path in paths if Path(path).is_dir()}
+    exported = {(source.root, source.relative.as_posix()) for source in project.sources}
+    removed = []
+    for root, state in states.items():
+        gone = [
+            question_id
+            for question_id, entry in state.questions.items()
+            if entry.hash is not None
+            and question_id not in present
+            and (root in whole_folders or (root, entry.file) in exported)
+        ]
+        state.mark_removed(gone)
+        removed += [RemovedQuestion(q, root / state.questions[q].file) for q in gone]
+    return sorted(removed)
+
+
+def anki_search(question_ids: Iterable[str]) -> str:
+    """An Anki browser search that finds the notes of these questions."""
+    escaped = (re.sub(r'([\\"*_])', r"\\\1", question_id) for question_id in question_ids)
+    return " OR ".join(f'"{QUESTION_ID_FIELD}:{question_id}"' for question_id in escaped)

@@ -1,16 +1,16 @@
 """Notes → an `.apkg` file: genanki writes the collection, this module zips it.
 
-The zip is DEFLATE-compressed (genanki stores it uncompressed, 3.5 times larger), has
-its entries in a fixed order with fixed times, and is written to a temporary file
-that replaces the target only when complete: an error or an interrupt never leaves a
-partial package. The same notes with the same timestamps give the same bytes.
+The zip is DEFLATE-compressed (genanki stores it uncompressed, 3.5 times larger) and has
+its entries in a fixed order with fixed times: the same notes with the same `mod`s give
+the same bytes. It is written atomically, so an error or an interrupt never leaves a
+partial package.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
-import os
 import sqlite3
 import tempfile
 import zipfile
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import genanki
 
+from .atomic import write_atomically
 from .notes import NoteData, deck_id
 from .notetype import NoteType
 
@@ -41,25 +42,11 @@ def write_package(
 ) -> bool:
     """Write `notes` to `path`, each with its `mods[guid]`. Returns False, and leaves the
     file untouched, when it already holds exactly these bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        _write_zip(notes, Path(temporary), mods, notetype_mod)
-        if path.is_file() and _same_bytes(path, Path(temporary)):
-            return False
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp made it private
-        os.replace(temporary, path)
-        return True
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    return write_atomically(path, package_bytes(notes, mods, notetype_mod))
 
 
-def _write_zip(
-    notes: Sequence[NoteData], target: Path, mods: Mapping[str, int], notetype_mod: int
-) -> None:
+def package_bytes(notes: Sequence[NoteData], mods: Mapping[str, int], notetype_mod: int) -> bytes:
+    """The `.apkg` holding `notes`: the same arguments always give the same bytes."""
     note_type = NoteType(mod=notetype_mod)
     decks: dict[str, genanki.Deck] = {}
     media = {}
@@ -87,13 +74,16 @@ def _write_zip(
             connection.commit()
         finally:
             connection.close()
+        collection = database.read_bytes()
 
-        names = sorted(media)
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-            _add(archive, "collection.anki2", database.read_bytes())
-            _add(archive, "media", json.dumps({str(i): n for i, n in enumerate(names)}).encode())
-            for index, name in enumerate(names):
-                _add(archive, str(index), media[name].read_bytes())
+    names = sorted(media)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        _add(archive, "collection.anki2", collection)
+        _add(archive, "media", json.dumps({str(i): n for i, n in enumerate(names)}).encode())
+        for index, name in enumerate(names):
+            _add(archive, str(index), media[name].read_bytes())
+    return buffer.getvalue()
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -102,13 +92,3 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     entry.create_system = 3  # the same bytes whichever system writes them
     entry.external_attr = 0o644 << 16
     archive.writestr(entry, data)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()

@@ -1,0 +1,136 @@
+"""What changed between two packages, or between a package and the Markdown: by question id."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .export import DEFAULT_DECKS, load_checked_project, project_notes
+from .notes import NoteData
+
+
+class PackageError(Exception):
+    """A file that is not a package ankiqa can read."""
+
+
+@dataclass(frozen=True)
+class NoteSummary:
+    """A note as a diff sees it: identity, a title for people, and its content."""
+
+    question_id: str
+    title: str
+    content: tuple  # fields, tags and deck: what an import would change
+
+    @classmethod
+    def of(cls, fields: Iterable[str], tags: Iterable[str], deck: str) -> NoteSummary:
+        """From a note's fields (ankiqa's note type: Question, Answer, Question ID)."""
+        fields = tuple(fields)
+        question_id = plain_text(fields[2]) if len(fields) > 2 else ""
+        return cls(question_id, plain_text(fields[0]), (fields, tuple(sorted(tags)), deck))
+
+    def to_json(self) -> dict:
+        return {"id": self.question_id, "title": self.title}
+
+
+@dataclass
+class Diff:
+    added: list[NoteSummary] = field(default_factory=list)
+    changed: list[NoteSummary] = field(default_factory=list)
+    removed: list[NoteSummary] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def to_json(self) -> dict:
+        return {
+            kind: [note.to_json() for note in getattr(self, kind)]
+            for kind in ("added", "changed", "removed")
+        }
+
+
+def diff_notes(old: dict[str, NoteSummary], new: dict[str, NoteSummary]) -> Diff:
+    """Compare two sets of notes keyed by GUID; each list is sorted by question id."""
+
+    def by_id(guids: Iterable[str], side: dict[str, NoteSummary]) -> list[NoteSummary]:
+        return sorted((side[guid] for guid in guids), key=lambda note: note.question_id)
+
+    return Diff(
+        added=by_id(new.keys() - old.keys(), new),
+        changed=by_id(
+            (g for g in new.keys() & old.keys() if new[g].content != old[g].content), new
+        ),
+        removed=by_id(old.keys() - new.keys(), old),
+    )
+
+
+def diff(old: Path, new: Path | Sequence[Path] = (DEFAULT_DECKS,)) -> Diff:
+    """Compare package `old` with package `new`, or with what the deck files `new` build now.
+
+    Raises PackageError for an unreadable package and DeckError for deck files with errors.
+    """
+    if isinstance(new, (str, Path)):
+        new = [new]
+    if len(new) == 1 and Path(new[0]).suffix == ".apkg":
+        return diff_notes(read_package(old), read_package(Path(new[0])))
+    project = load_checked_project(new)
+    built = [note for _, notes in project_notes(project) for note in notes]
+    return diff_notes(read_package(old), summarize(built))
+
+
+def summarize(notes: Iterable[NoteData]) -> dict[str, NoteSummary]:
+    """Notes built from Markdown, as a diff sees them."""
+    return {note.guid: NoteSummary.of(note.fields, note.tags, note.deck) for note in notes}
+
+
+def read_package(path: Path) -> dict[str, NoteSummary]:
+    """The notes of an `.apkg` file, as a diff sees them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            inner = next((n for n in ("collection.anki21", "collection.anki2") if n in names), None)
+            if inner is None:
+                raise PackageError(f"{path}: no collection inside; is it an Anki package?")
+            with tempfile.TemporaryDirectory() as folder:
+                database = Path(archive.extract(inner, folder))
+                return _read_collection(database)
+    except (OSError, zipfile.BadZipFile, sqlite3.DatabaseError) as error:
+        raise PackageError(f"{path}: cannot read package ({error})") from None
+
+
+def _read_collection(database: Path) -> dict[str, NoteSummary]:
+    connection = sqlite3.connect(database)
+    try:
+        (decks_json,) = connection.execute("select decks from col").fetchone()
+        rows = connection.execute(
+            "select notes.guid, notes.flds, notes.tags, min(cards.did)"
+            " from notes join cards on cards.nid = notes.id group by notes.id"
+        ).fetchall()
+    finally:
+        connection.close()
+    deck_names = {int(deck_id): deck["name"] for deck_id, deck in json.loads(decks_json).items()}
+    return {
+        guid: NoteSummary.of(flds.split("\x1f"), tags.split(), deck_names.get(deck_id, ""))
+        for guid, flds, tags, deck_id in rows
+    }
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def plain_text(field_html: str) -> str:
+    parser = _TextOnly()
+    parser.feed(field_html)
+    parser.close()
+    return " ".join("".join(parser.text).split())

@@ -1,0 +1,136 @@
+"""The build state: what each note held when it was last exported, and its `mod`.
+
+Anki updates a note on import only when the package's `mod` is newer than its own, so
+a note keeps its recorded `mod` for as long as its content is unchanged: re-importing
+then leaves it, and any edit made to it in Anki, alone. A note whose content changed
+gets a new `mod`. The state is a file committed beside the decks, one JSON line per
+question, sorted, so that a fresh clone builds the very same bytes and git diffs and
+merges stay line by line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .atomic import write_atomically
+from .notes import NoteData
+
+STATE_FILE = "ankiqa-state.jsonl"
+FORMAT = 1
+_HEADER_KEY = "ankiqa-state"
+
+
+class StateError(ValueError):
+    """The state file is damaged: `line` says where."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One question's (or the note type's) last exported content hash and `mod`."""
+
+    hash: str | None  # None once the question is gone from the Markdown
+    mod: int
+    file: str = ""  # the deck file, relative to the state's folder
+
+
+@dataclass
+class BuildState:
+    note_type: Entry | None
+    questions: dict[str, Entry]
+
+    @classmethod
+    def empty(cls) -> BuildState:
+        return cls(None, {})
+
+    def stamp(self, key: str | None, content_hash: str, now: int, file: str = "") -> int:
+        """The `mod` for content: the recorded one if unchanged, else a new one, later than
+        both the clock and the recorded one (so two builds in one second still differ).
+        `key` None means the note type."""
+        entry = self.note_type if key is None else self.questions.get(key)
+        if entry is not None and entry.hash == content_hash:
+            mod = entry.mod
+        else:
+            mod = max(now, entry.mod + 1) if entry is not None else now
+        new_entry = Entry(content_hash, mod, file)
+        if key is None:
+            self.note_type = new_entry
+        else:
+            self.questions[key] = new_entry
+        return mod
+
+    def mark_removed(self, question_ids: Iterable[str]) -> None:
+        for question_id in question_ids:
+            self.questions[question_id] = replace(self.questions[question_id], hash=None)
+
+    def to_text(self) -> str:
+        header = {_HEADER_KEY: FORMAT}
+        if self.note_type is not None:
+            header["note_type"] = {"hash": self.note_type.hash, "mod": self.note_type.mod}
+        lines = [_json_line(header)]
+        for question_id in sorted(self.questions):
+            entry = self.questions[question_id]
+            lines.append(
+                _json_line(
+                    {"id": question_id, "file": entry.file, "hash": entry.hash, "mod": entry.mod}
+                )
+            )
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_text(cls, text: str) -> BuildState:
+        """Parse a state file. Raises StateError when it is damaged."""
+        state = cls.empty()
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    state._read(json.loads(line))
+                except (ValueError, KeyError, TypeError) as error:
+                    raise StateError(number, f"{type(error).__name__}: {error}") from None
+        return state
+
+    def _read(self, record: dict) -> None:
+        if _HEADER_KEY not in record:
+            self.questions[record["id"]] = Entry(record["hash"], record["mod"], record["file"])
+        elif record[_HEADER_KEY] != FORMAT:
+            raise ValueError(f"unknown state format {record[_HEADER_KEY]!r}")
+        elif "note_type" in record:
+            self.note_type = Entry(record["note_type"]["hash"], record["note_type"]["mod"])
+
+
+def _json_line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def content_hash(note: NoteData) -> str:
+    """A hash of everything an import would write into the note."""
+    content = [note.guid, list(note.fields), list(note.tags), note.deck]
+    return _hash(content)
+
+
+def note_type_hash(fields: list, templates: list, css: str) -> str:
+    return _hash([fields, templates, css])
+
+
+def _hash(content: list) -> str:
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
+
+
+def load_state(folder: Path) -> BuildState:
+    path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        return BuildState.empty()
+    return BuildState.from_text(path.read_text(encoding="utf-8"))
+
+
+def save_state(folder: Path, state: BuildState) -> bool:
+    """Write the state file. Returns False, without writing, if it is unchanged."""
+    return write_atomically(Path(folder) / STATE_FILE, state.to_text().encode("utf-8"))
