@@ -1,0 +1,73 @@
+"""`ankiqa diff`: what changed, by question id, between packages or against the Markdown."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import ankiqa
+from ankiqa.cli import app
+from ankiqa.diff import diff
+from ankiqa.state import STATE_FILE
+
+ROOT = Path(__file__).resolve().parent.parent
+EDITED = "dabde38a-2adf-4ca3-9ec4-11b761526740"
+REMOVED = "a69ffc8e-7eac-4d5f-8f8b-886e1ce835dd"
+
+
+def edit_deck(deck: Path) -> None:
+    text = deck.read_text(encoding="utf-8")
+    text = text.replace("for UNIX.", "for Unix-like systems.")
+    start, end = text.index("### What is WSGI?"), text.index("### Why is WSGI")
+    text = text[:start] + text[end:]
+    text += "\n\n### What is ASGI?\n\nThe async successor of WSGI.\n\nquestion id: asgi-1\n"
+    deck.write_text(text, encoding="utf-8")
+
+
+def test_diff_between_packages_and_against_the_markdown(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "decks", tmp_path / "decks", ignore=shutil.ignore_patterns(STATE_FILE))
+    monkeypatch.chdir(tmp_path)
+    ankiqa.export([Path("decks")], output=Path("old.apkg"))
+    assert not diff(Path("old.apkg"))  # the Markdown builds what old.apkg holds
+
+    edit_deck(Path("decks/web-servers.md"))
+    changes = diff(Path("old.apkg"))
+    assert [(n.question_id, n.title) for n in changes.added] == [("asgi-1", "What is ASGI?")]
+    assert [(n.question_id, n.title) for n in changes.changed] == [(EDITED, "What is Gunicorn?")]
+    assert [(n.question_id, n.title) for n in changes.removed] == [(REMOVED, "What is WSGI?")]
+
+    ankiqa.export([Path("decks")], output=Path("new.apkg"))
+    assert diff(Path("old.apkg"), Path("new.apkg")).to_json() == changes.to_json()
+    assert not diff(Path("new.apkg"), Path("new.apkg"))
+
+    runner = CliRunner()
+    same = runner.invoke(app, ["diff", "new.apkg"])
+    assert (same.exit_code, same.stdout) == (0, "0 added, 0 changed, 0 removed\n")
+    different = runner.invoke(app, ["diff", "old.apkg", "new.apkg"])
+    assert different.exit_code == 1
+    assert different.stdout.splitlines() == [
+        "+ asgi-1  What is ASGI?",
+        f"~ {EDITED}  What is Gunicorn?",
+        f"- {REMOVED}  What is WSGI?",
+        "1 added, 1 changed, 1 removed",
+    ]
+    as_json = runner.invoke(app, ["diff", "old.apkg", "new.apkg", "--json"])
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout) == {
+        "added": [{"id": "asgi-1", "title": "What is ASGI?"}],
+        "changed": [{"id": EDITED, "title": "What is Gunicorn?"}],
+        "removed": [{"id": REMOVED, "title": "What is WSGI?"}],
+    }
+
+
+def test_diff_of_something_that_is_not_a_package_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["diff", str(tmp_path / "notes.txt"), str(tmp_path / "x.apkg")]
+    )
+    assert result.exit_code == 2
+    assert "cannot read package" in result.stderr
+    assert "Traceback" not in result.output

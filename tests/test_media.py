@@ -1,0 +1,37 @@
+"""Images next to a deck travel in the package and reach Anki's media folder."""
+
+from __future__ import annotations
+
+import re
+
+from anki_client import import_package, notes_by_guid, open_collection
+from test_reproducible import PNG
+
+import ankiqa
+
+
+def test_images_arrive_and_an_edited_image_arrives_again(tmp_path):
+    decks = tmp_path / "decks"
+    (decks / "img").mkdir(parents=True)
+    (decks / "img" / "dot.png").write_bytes(PNG)
+    (decks / "pictures.md").write_text(
+        "### Which dot?\n\n![a dot](img/dot.png)\n\nquestion id: dot\n", encoding="utf-8"
+    )
+    col = open_collection(tmp_path / "col")
+    package = tmp_path / "deck.apkg"
+
+    ankiqa.export([decks], output=package, now=1_800_000_000)
+    assert import_package(col, package).new == 1
+    answer = notes_by_guid(col)[ankiqa.note_guid("dot")]["fields"]["Answer"]
+    (name,) = re.findall(r'<img src="([^"]+)" alt="a dot"', answer)
+    assert (tmp_path / "col" / "collection.media" / name).read_bytes() == PNG
+
+    (decks / "img" / "dot.png").write_bytes(PNG + b"\0")  # same file name, new content
+    ankiqa.export([decks], output=package, now=1_800_000_100)
+    counts = import_package(col, package)
+    assert (counts.new, counts.updated, counts.conflicting) == (0, 1, 0)
+    answer = notes_by_guid(col)[ankiqa.note_guid("dot")]["fields"]["Answer"]
+    (new_name,) = re.findall(r'<img src="([^"]+)"', answer)
+    assert new_name != name
+    assert (tmp_path / "col" / "collection.media" / new_name).read_bytes() == PNG + b"\0"
+    col.close()

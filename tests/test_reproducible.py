@@ -1,0 +1,73 @@
+"""The same Markdown and the same state file build the same bytes, anywhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import ankiqa
+from ankiqa.state import STATE_FILE
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8ff1f0003000301ff4e5d7bb30000000049454e44ae426082"
+)
+
+
+def make_project(folder: Path) -> Path:
+    shutil.copytree(ROOT / "decks", folder / "decks", ignore=shutil.ignore_patterns(STATE_FILE))
+    (folder / "decks" / "img").mkdir()
+    (folder / "decks" / "img" / "dot.png").write_bytes(PNG)
+    (folder / "decks" / "pictures.md").write_text(
+        "### What does a dot look like?\n\n![a dot](img/dot.png)\n\nquestion id: dot\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def export(project: Path, **kwargs) -> ankiqa.ExportResult:
+    return ankiqa.export([project / "decks"], dist=project / "dist", **kwargs)
+
+
+def test_two_exports_of_unchanged_input_are_identical_and_the_second_writes_nothing(tmp_path):
+    project = make_project(tmp_path / "p")
+    first = export(project)
+    packages = {path: path.read_bytes() for path in first.written}
+    assert len(packages) == 2
+    stamps = {path: os.stat(path).st_mtime_ns for path in packages}
+
+    second = export(project, now=2_000_000_000)  # a later clock changes nothing
+    assert second.written == []
+    assert sorted(second.up_to_date) == sorted(packages)
+    assert {path: os.stat(path).st_mtime_ns for path in packages} == stamps
+
+    shutil.rmtree(project / "dist")
+    export(project, now=2_100_000_000)
+    assert {path: path.read_bytes() for path in packages} == packages
+
+
+def test_a_copy_of_the_project_builds_the_same_bytes(tmp_path):
+    original = make_project(tmp_path / "original")
+    export(original)
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(original, copy, ignore=shutil.ignore_patterns("dist"))
+    export(copy, now=2_000_000_000)
+    for package in (original / "dist").rglob("*.apkg"):
+        twin = copy / "dist" / package.relative_to(original / "dist")
+        assert twin.read_bytes() == package.read_bytes()
+
+
+def test_package_is_deflated_with_fixed_entry_order_and_times(tmp_path):
+    project = make_project(tmp_path / "p")
+    export(project)
+    with zipfile.ZipFile(project / "dist" / "pictures.apkg") as archive:
+        entries = archive.infolist()
+        assert [entry.filename for entry in entries] == ["collection.anki2", "media", "0"]
+        assert {entry.compress_type for entry in entries} == {zipfile.ZIP_DEFLATED}
+        assert {entry.date_time for entry in entries} == {(1980, 1, 1, 0, 0, 0)}
+        assert archive.read("0") == PNG
+        media = archive.read("media").decode("utf-8")
+        assert media.startswith('{"0": "dot-') and media.endswith('.png"}')

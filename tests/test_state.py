@@ -1,0 +1,98 @@
+"""The build state: which `mod` each note gets, and the file that remembers it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import ankiqa
+from ankiqa.state import STATE_FILE, BuildState, Entry, StateError, load_state
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = 1_800_000_000
+
+
+def test_unchanged_content_keeps_its_mod_changed_content_gets_a_later_one():
+    state = BuildState.empty()
+    assert state.stamp("q", "hash-1", now=T0) == T0  # new: now
+    assert state.stamp("q", "hash-1", now=T0 + 50) == T0  # unchanged: recorded
+    assert state.stamp("q", "hash-2", now=T0 + 50) == T0 + 50  # changed: now
+    assert state.stamp("q", "hash-3", now=T0 + 50) == T0 + 51  # same second: still later
+    assert state.stamp("q", "hash-4", now=T0) == T0 + 52  # clock behind the state: later
+
+
+def test_a_removed_question_that_comes_back_gets_a_later_mod():
+    state = BuildState.empty()
+    state.stamp("q", "hash", now=T0)
+    state.mark_removed(["q"])
+    assert state.questions["q"] == Entry(None, T0, "")
+    assert state.stamp("q", "hash", now=T0) == T0 + 1
+
+
+def test_state_text_is_sorted_one_line_per_question_and_reads_back():
+    state = BuildState.empty()
+    state.stamp(None, "type-hash", now=T0)
+    for question_id in ("b", "c", "a"):
+        state.stamp(question_id, f"hash-{question_id}", now=T0, file="sub/deck.md")
+    text = state.to_text()
+    lines = text.splitlines()
+    assert lines[0] == '{"ankiqa-state": 1, "note_type": {"hash": "type-hash", "mod": 1800000000}}'
+    assert lines[1:] == [
+        f'{{"id": "{q}", "file": "sub/deck.md", "hash": "hash-{q}", "mod": 1800000000}}'
+        for q in "abc"
+    ]
+    assert BuildState.from_text(text) == state
+    assert BuildState.from_text(text.replace("\n", "\r\n")) == state
+
+
+def test_damaged_state_names_the_line():
+    with pytest.raises(StateError) as raised:
+        BuildState.from_text('{"ankiqa-state": 1}\n{"id": "a", "hash": "x"}\n')
+    assert raised.value.line == 2
+
+
+def deck_copy(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "decks", tmp_path / "decks", ignore=shutil.ignore_patterns(STATE_FILE))
+    return tmp_path / "decks"
+
+
+def test_export_creates_the_state_and_uses_it(tmp_path):
+    decks = deck_copy(tmp_path)
+    ankiqa.export([decks], dist=tmp_path / "dist", now=T0)
+    state = load_state(decks)
+    assert len(state.questions) == 6
+    assert {entry.mod for entry in state.questions.values()} == {T0}
+    assert {entry.file for entry in state.questions.values()} == {"web-servers.md"}
+
+    deck = decks / "web-servers.md"
+    deck.write_text(deck.read_text(encoding="utf-8").replace("UNIX", "Unix"), encoding="utf-8")
+    ankiqa.export([decks], dist=tmp_path / "dist", now=T0 + 100)
+    mods = {q: entry.mod for q, entry in load_state(decks).questions.items()}
+    assert mods.pop("dabde38a-2adf-4ca3-9ec4-11b761526740") == T0 + 100
+    assert set(mods.values()) == {T0}
+    assert load_state(decks).note_type.mod == T0
+
+
+def test_a_lone_file_uses_the_state_of_the_folder_above_it(tmp_path):
+    decks = deck_copy(tmp_path)
+    (decks / "lang").mkdir()
+    (decks / "lang" / "python.md").write_text(
+        "### What is a list?\n\nA mutable sequence.\n\nquestion id: py-1\n", encoding="utf-8"
+    )
+    ankiqa.export([decks], dist=tmp_path / "dist", now=T0)
+    result = ankiqa.export([decks / "lang" / "python.md"], dist=tmp_path / "dist", now=T0 + 5)
+    assert result.decks == ["lang::python"]
+    assert result.up_to_date == [tmp_path / "dist" / "lang" / "python.apkg"]
+    assert not result.removed  # exporting one file says nothing of the others
+    assert not (decks / "lang" / STATE_FILE).exists()
+
+
+def test_damaged_state_stops_the_export_before_anything_is_written(tmp_path):
+    decks = deck_copy(tmp_path)
+    (decks / STATE_FILE).write_text('{"ankiqa-state": 1}\nnot json\n', encoding="utf-8")
+    with pytest.raises(ankiqa.DeckError) as raised:
+        ankiqa.export([decks], dist=tmp_path / "dist")
+    assert str(raised.value).startswith(f"{decks / STATE_FILE}:2:1: error[bad-state]")
+    assert not (tmp_path / "dist").exists()
