@@ -56,3 +56,52 @@ def card_history(col: Collection, card_id: int) -> tuple:
     card = col.get_card(card_id)
     revlog = col.db.all("select id, ease, ivl, lastIvl, type from revlog where cid=?", card_id)
     return (card.did, card.type, card.queue, card.due, card.ivl, card.factor, card.reps, revlog)
+
+
+@dataclass(frozen=True)
+class ImportLog:
+    """The note ids an import reported in each category."""
+
+    new: tuple[int, ...]
+    updated: tuple[int, ...]
+    duplicate: tuple[int, ...]
+    conflicting: tuple[int, ...]
+
+    def counts(self) -> ImportCounts:
+        return ImportCounts(
+            len(self.new), len(self.updated), len(self.duplicate), len(self.conflicting)
+        )
+
+
+def import_package_log(col: Collection, apkg: Path) -> ImportLog:
+    """Like `import_package`, but says which notes were new, updated, duplicate or conflicting."""
+    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
+    log = col.import_anki_package(request).log
+    col.models._clear_cache()
+
+    def ids(entries) -> tuple[int, ...]:
+        return tuple(entry.id.nid for entry in entries)
+
+    return ImportLog(ids(log.new), ids(log.updated), ids(log.duplicate), ids(log.conflicting))
+
+
+def note_id(col: Collection, guid: str) -> int:
+    return col.db.scalar("select id from notes where guid = ?", guid)
+
+
+def card_id(col: Collection, guid: str) -> int:
+    """The card of a one-card note, found by the note's GUID."""
+    query = "select c.id from cards c join notes n on c.nid = n.id where n.guid = ?"
+    return col.db.scalar(query, guid)
+
+
+def notetype_schema(col: Collection, notetype_id: int) -> dict:
+    """What Anki matches a note type's notes by: its id and name, and its fields' and
+    templates' names, ids and order, as the collection stores them."""
+    notetype = col.models.get(notetype_id)
+    return {
+        "id": notetype["id"],
+        "name": notetype["name"],
+        "fields": [(f["ord"], f["name"], f["id"]) for f in notetype["flds"]],
+        "templates": [(t["ord"], t["name"], t["id"]) for t in notetype["tmpls"]],
+    }

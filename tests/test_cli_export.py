@@ -1,0 +1,89 @@
+"""`ankiqa export` as a user runs it: in a project folder holding `decks/`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from anki_client import ImportCounts, import_package, open_collection
+from conftest import write_deck, write_rich_deck
+from typer.testing import CliRunner
+
+from ankiqa.cli import app
+
+BAD_DECK = "# Bad\n\n### Fine?\nquestion id: fine-1\n\n### No id here?\n\nAnswer.\n"
+
+
+@pytest.fixture
+def project(decks: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder with the seed deck in `decks/`, as the working directory."""
+    monkeypatch.chdir(decks.parent)
+    return decks.parent
+
+
+def test_export_writes_one_package_per_deck_file(project: Path) -> None:
+    result = CliRunner().invoke(app, ["export"])
+
+    assert result.exit_code == 0, result.output
+    assert "6 notes in 1 deck" in result.stdout
+    assert "wrote dist/web-servers.apkg" in result.stdout
+    apkg = project / "dist" / "web-servers.apkg"
+    col = open_collection(project / "col")
+    try:
+        assert import_package(col, apkg) == ImportCounts(6, 0, 0, 0)
+    finally:
+        col.close()
+
+
+def test_export_to_one_file(project: Path) -> None:
+    write_rich_deck(project / "decks" / "Sub" / "rich.md")
+    result = CliRunner().invoke(app, ["export", "decks", "-o", "all.apkg"])
+
+    assert result.exit_code == 0, result.output
+    assert "10 notes in 2 decks" in result.stdout
+    assert "wrote all.apkg" in result.stdout
+    assert (project / "all.apkg").is_file()
+    assert not (project / "dist").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("bad.md", BAD_DECK, "decks/bad.md:6:"),
+        ("notes.md", "Notes without any heading.\n", "decks/notes.md:1:"),
+    ],
+)
+def test_deck_errors_exit_1_with_file_and_line(
+    project: Path, name: str, text: str, where: str
+) -> None:
+    write_deck(project / "decks" / name, text)
+    result = CliRunner().invoke(app, ["export"])
+
+    assert result.exit_code == 1
+    assert where in result.stderr
+    assert "nothing written" in result.stderr
+    assert result.stdout == ""
+    assert isinstance(result.exception, SystemExit)  # an exit, not a crash
+    assert not (project / "dist").exists()
+
+
+def test_python_m_ankiqa(project: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "ankiqa", "export", *args]
+        return subprocess.run(
+            command, cwd=project, capture_output=True, text=True, encoding="utf-8", timeout=120
+        )
+
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert "6 notes in 1 deck" in done.stdout
+    assert (project / "dist" / "web-servers.apkg").is_file()
+
+    write_deck(project / "decks" / "bad.md", BAD_DECK)
+    failed = run("decks/bad.md", "-o", "bad.apkg")
+    assert failed.returncode == 1
+    assert "decks/bad.md:6:" in failed.stderr
+    assert "Traceback" not in failed.stderr + failed.stdout
+    assert not (project / "bad.apkg").exists()

@@ -1,0 +1,163 @@
+"""ankiqa.render.CardRenderer: Markdown → the HTML on a card, and the card's stylesheet."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from ankiqa import CardRenderer
+from ankiqa.notetype import NoteType
+
+
+@pytest.fixture
+def renderer() -> Iterator[CardRenderer]:
+    with CardRenderer() as card_renderer:
+        yield card_renderer
+
+
+def links(html: str) -> list[str]:
+    return re.findall(r'<a href="([^"]*)"', html)
+
+
+def test_inline_math_keeps_the_tex(renderer: CardRenderer) -> None:
+    html = renderer.markdown(r"Then $a_1 * b_2$ and $\{x\}_*$ hold, *really*.")
+    assert html == r"<p>Then \(a_1 * b_2\) and \(\{x\}_*\) hold, <em>really</em>.</p>"
+
+
+def test_math_in_a_question_heading(renderer: CardRenderer) -> None:
+    assert renderer.inline("Which formula is $a_1 * b_2$?") == r"Which formula is \(a_1 * b_2\)?"
+
+
+def test_display_math_inside_a_paragraph(renderer: CardRenderer) -> None:
+    html = renderer.markdown("So $$x_1 * y_2 = z_*$$ follows.")
+    assert html == r"<p>So \[x_1 * y_2 = z_*\] follows.</p>"
+
+
+def test_display_math_fenced_by_dollar_lines(renderer: CardRenderer) -> None:
+    tex = "\\sum_{i=1}^n a_i * b_i\n\n* not a list\n# not a heading"
+    html = renderer.markdown(f"Before.\n\n$$\n{tex}\n$$\n\nAfter.")
+    assert f"\\[{tex}\\]" in html
+    assert "<li>" not in html and "<h1>" not in html and "<em>" not in html
+    assert html.startswith("<p>Before.</p>") and html.endswith("<p>After.</p>")
+
+
+def test_dollar_amounts_stay_text(renderer: CardRenderer) -> None:
+    assert renderer.markdown("It costs $5 or $10.") == "<p>It costs $5 or $10.</p>"
+
+
+def test_math_is_html_escaped(renderer: CardRenderer) -> None:
+    assert renderer.markdown("$a<b$") == r"<p>\(a&lt;b\)</p>"
+    html = renderer.markdown("$$\na < b & c\n$$")
+    assert r"\[a &lt; b &amp; c\]" in html
+    assert "<b" not in html
+
+
+def test_gfm_table(renderer: CardRenderer) -> None:
+    html = renderer.markdown("| Symbol | Meaning |\n|---|:---:|\n| `_` | sub *script* |")
+    assert "<table>" in html
+    assert re.search(r"<th[^>]*>Symbol</th>", html)
+    assert re.search(r"<td[^>]*><code>_</code></td>", html)
+    assert re.search(r"<td[^>]*>sub <em>script</em></td>", html)
+
+
+def test_strikethrough(renderer: CardRenderer) -> None:
+    assert renderer.markdown("~~gone~~ kept") == "<p><del>gone</del> kept</p>"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "href", "text_after"),
+    [
+        ("See https://example.com/a.", "https://example.com/a", "</a>."),
+        ("(see https://example.com/b).", "https://example.com/b", "</a>)."),
+        ("Is it https://example.com/c?", "https://example.com/c", "</a>?"),
+        ("Wiki: https://w.org/wiki/Foo_(bar), ok", "https://w.org/wiki/Foo_(bar)", "</a>, ok"),
+        ("Go to www.example.com/x!", "http://www.example.com/x", "</a>!"),
+        ("http://example.com/q?a=1&b=2", "http://example.com/q?a=1&amp;b=2", "</a></p>"),
+    ],
+)
+def test_bare_urls_are_links_without_trailing_punctuation(
+    renderer: CardRenderer, markdown: str, href: str, text_after: str
+) -> None:
+    html = renderer.markdown(markdown)
+    assert links(html) == [href]
+    assert text_after in html
+
+
+def test_seed_style_bare_url_paragraph(renderer: CardRenderer) -> None:
+    html = renderer.markdown("https://www.agiliq.com/blog/2013/07/basics-wsgi/")
+    assert html == (
+        '<p><a href="https://www.agiliq.com/blog/2013/07/basics-wsgi/">'
+        "https://www.agiliq.com/blog/2013/07/basics-wsgi/</a></p>"
+    )
+
+
+def test_urls_in_code_and_links_are_not_linked_twice(renderer: CardRenderer) -> None:
+    html = renderer.markdown(
+        "`https://in.code/` and [https://shown.example](https://target.example) "
+        "and <https://auto.example> and [text](https://plain.example)"
+    )
+    assert "<code>https://in.code/</code>" in html
+    assert links(html) == [
+        "https://target.example",
+        "https://auto.example",
+        "https://plain.example",
+    ]
+    fenced = renderer.markdown("```\ncurl https://example.com/\n```")
+    assert links(fenced) == []
+
+
+def test_fenced_code_is_highlighted_with_css_classes(renderer: CardRenderer) -> None:
+    html = renderer.markdown("```python\nif x < 1:\n    print('<b>')\n```")
+    assert html.startswith('<div class="highlight">')
+    assert '<span class="k">if</span>' in html
+    assert "&lt;" in html and "<b>" not in html
+    assert "style=" not in html  # colours come from the note type's CSS
+
+
+def test_unlabelled_code_is_not_guessed(renderer: CardRenderer) -> None:
+    code = "#!/usr/bin/env python\nimport os\nif a < b:\n    pass\n"
+    html = renderer.markdown(f"```\n{code}```")
+    assert "<span" not in html
+    assert "if a &lt; b:" in html
+    assert html.startswith('<div class="highlight"><pre><code>')
+
+
+def test_unknown_language_is_plain_code(renderer: CardRenderer) -> None:
+    html = renderer.markdown("```no-such-language\nx <- y\n```")
+    assert "<span" not in html
+    assert "x &lt;- y" in html
+
+
+def test_inline_code_is_escaped(renderer: CardRenderer) -> None:
+    assert renderer.inline("What does `<br>` do?") == "What does <code>&lt;br&gt;</code> do?"
+
+
+def test_no_script_or_cdn_anywhere(renderer: CardRenderer) -> None:
+    html = renderer.markdown(
+        "Math $a_1$ and $$b_2$$\n\n$$\nc_3\n$$\n\n```js\nlet s = '<script>';\n```\n\n"
+        "| a |\n|---|\n| $x$ |\n"
+    )
+    note_type = NoteType()
+    template = note_type.templates[0]
+    for text in (html, note_type.css, template["qfmt"], template["afmt"]):
+        lowered = text.lower()
+        assert "<script" not in lowered
+        assert "cdn" not in lowered
+        assert "mathjax" not in lowered
+
+
+def rule(css: str, selector: str, declaration: str) -> bool:
+    """Whether a rule of `css` lists `selector` and sets `declaration`."""
+    pattern = rf"(?:^|,\s*){re.escape(selector)}\s*(?:,[^{{]*)?\{{[^}}]*{declaration}"
+    return re.search(pattern, css, re.MULTILINE) is not None
+
+
+def test_note_type_css_has_light_and_night_mode_highlighting() -> None:
+    css = NoteType().css
+    assert rule(css, ".highlight .k", "color")  # keywords, light theme
+    for night in (".nightMode", ".night_mode"):
+        assert rule(css, f"{night} .highlight .k", "color")
+        assert rule(css, f"{night} .highlight", "background")
+    assert "max-width" in css  # readable on a phone: images and text fit the screen
