@@ -112,13 +112,15 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
     deck = deck_prefix + (title or path.stem)
 
     questions = []
+    part: str | None = None  # the current `#` section
     sections: list[str] = []
     ends = [n for n, _, _ in headings[1:]] + [len(lines) + 1]
-    for (line, level, text), end in zip(headings, ends, strict=True):
+    for (line, level, text), end in zip(headings, ends, strict=False):
         if line == title_line:
             continue
         if level < QUESTION_LEVEL:
-            sections = [text] if level == 1 else [*sections[:1], text]
+            part = text if level == 1 else part
+            sections = [s for s in (part, text if level == 2 else None) if s]
             continue
         body = range(line + 1, end)
         id_lines = [n for n in body if n not in code_lines and ID_LINE.fullmatch(lines[n - 1][:-1])]
