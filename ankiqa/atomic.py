@@ -22,6 +22,8 @@ def write_atomically(path: Path, data: bytes) -> bool:
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename, even if the power fails
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     finally:

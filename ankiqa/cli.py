@@ -12,6 +12,7 @@ import typer
 from .diagnostics import DeckError, Diagnostic
 from .diff import PackageError, diff
 from .export import DEFAULT_DECKS, DEFAULT_DIST, anki_search, export
+from .ids import add_ids_to_files
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
@@ -88,7 +89,7 @@ def export_command(
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
-        if bar is None and total >= PROGRESS_FROM:
+        if bar is None and total >= PROGRESS_FROM and sys.stderr.isatty():
             bar = typer.progressbar(length=total, label="Rendering", file=sys.stderr)
             bar.__enter__()
         if bar is not None:
@@ -120,3 +121,23 @@ def export_command(
             typer.echo(f"  {question.id}  (was in {question.file})")
         typer.echo("A package cannot delete notes. To delete them in Anki, search the browser for:")
         typer.echo(f"  {anki_search(question.id for question in result.removed)}")
+
+
+@app.command("ids")
+def ids_command(
+    paths: Paths = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a question has no id.")
+    ] = False,
+) -> None:
+    """Give every question without an id a `question id:` line, changing nothing else."""
+    report = add_ids_to_files(paths or [DEFAULT_DECKS], check=check)
+    for path, count in report.changed:
+        typer.echo(f"{path}: {count} id{'s' * (count != 1)} added")
+    if report.diagnostics:
+        _fail(report.diagnostics, "`ankiqa ids` adds missing ids" if check else "files unchanged")
+    added, files = sum(count for _, count in report.changed), len(report.changed)
+    if added:
+        typer.echo(f"{added} id{'s' * (added != 1)} added in {files} file{'s' * (files != 1)}")
+    else:
+        typer.echo("every question has an id")
