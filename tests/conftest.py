@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ankiqa.state import STATE_FILE
+
 TESTS = Path(__file__).parent
 SEED_DECKS = TESTS.parent / "decks"
 RICH_DECK = TESTS / "fixtures" / "rich.md"
@@ -49,5 +51,7 @@ def write_rich_deck(path: Path) -> Path:
 
 @pytest.fixture
 def decks(tmp_path: Path) -> Path:
-    """A copy of the repository's `decks/` folder (the seed deck), safe to edit."""
-    return Path(shutil.copytree(SEED_DECKS, tmp_path / "decks"))
+    """A copy of the repository's `decks/` folder (the seed deck), safe to edit, without
+    its build state: these tests start from a first export."""
+    ignore = shutil.ignore_patterns(STATE_FILE)
+    return Path(shutil.copytree(SEED_DECKS, tmp_path / "decks", ignore=ignore))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -11,9 +10,7 @@ from typer.testing import CliRunner
 import ankiqa
 from ankiqa.cli import app
 from ankiqa.diff import diff
-from ankiqa.state import STATE_FILE
 
-ROOT = Path(__file__).resolve().parent.parent
 EDITED = "dabde38a-2adf-4ca3-9ec4-11b761526740"
 REMOVED = "a69ffc8e-7eac-4d5f-8f8b-886e1ce835dd"
 
@@ -27,8 +24,7 @@ def edit_deck(deck: Path) -> None:
     deck.write_text(text, encoding="utf-8")
 
 
-def test_diff_between_packages_and_against_the_markdown(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "decks", tmp_path / "decks", ignore=shutil.ignore_patterns(STATE_FILE))
+def test_diff_between_packages_and_against_the_markdown(tmp_path, decks, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ankiqa.export([Path("decks")], output=Path("old.apkg"))
     assert not diff(Path("old.apkg"))  # the Markdown builds what old.apkg holds

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 import ankiqa
 from ankiqa.state import STATE_FILE, BuildState, Entry, StateError, load_state
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_800_000_000
 
 
@@ -53,13 +49,7 @@ def test_damaged_state_names_the_line():
     assert raised.value.line == 2
 
 
-def deck_copy(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "decks", tmp_path / "decks", ignore=shutil.ignore_patterns(STATE_FILE))
-    return tmp_path / "decks"
-
-
-def test_export_creates_the_state_and_uses_it(tmp_path):
-    decks = deck_copy(tmp_path)
+def test_export_creates_the_state_and_uses_it(tmp_path, decks):
     ankiqa.export([decks], dist=tmp_path / "dist", now=T0)
     state = load_state(decks)
     assert len(state.questions) == 6
@@ -75,8 +65,7 @@ def test_export_creates_the_state_and_uses_it(tmp_path):
     assert load_state(decks).note_type.mod == T0
 
 
-def test_a_lone_file_uses_the_state_of_the_folder_above_it(tmp_path):
-    decks = deck_copy(tmp_path)
+def test_a_lone_file_uses_the_state_of_the_folder_above_it(tmp_path, decks):
     (decks / "lang").mkdir()
     (decks / "lang" / "python.md").write_text(
         "### What is a list?\n\nA mutable sequence.\n\nquestion id: py-1\n", encoding="utf-8"
@@ -89,8 +78,7 @@ def test_a_lone_file_uses_the_state_of_the_folder_above_it(tmp_path):
     assert not (decks / "lang" / STATE_FILE).exists()
 
 
-def test_damaged_state_stops_the_export_before_anything_is_written(tmp_path):
-    decks = deck_copy(tmp_path)
+def test_damaged_state_stops_the_export_before_anything_is_written(tmp_path, decks):
     (decks / STATE_FILE).write_text('{"ankiqa-state": 1}\nnot json\n', encoding="utf-8")
     with pytest.raises(ankiqa.DeckError) as raised:
         ankiqa.export([decks], dist=tmp_path / "dist")
