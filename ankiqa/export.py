@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .cache import default_folder as default_cache_folder
 from .diagnostics import ERROR, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
 from .notetype import FIELDS, NoteType
@@ -147,10 +148,13 @@ def load_checked_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
     return project
 
 
-def project_notes(project: Project) -> Iterator[tuple[Source, list[NoteData]]]:
+def project_notes(
+    project: Project, cache: Path | None = None
+) -> Iterator[tuple[Source, list[NoteData]]]:
     """Every deck file's rendered notes, in order, a file or a part of a file at a time.
 
-    Rendering is most of an export's time; a large project renders on every core.
+    Rendering is most of an export's time: questions found in the `cache` folder are not
+    rendered again, and a large project renders on every core.
     """
     parts = [
         (source, replace(deck_file, questions=deck_file.questions[start : start + PART_SIZE]))
@@ -159,11 +163,12 @@ def project_notes(project: Project) -> Iterator[tuple[Source, list[NoteData]]]:
     ]
     workers = _cores()
     if workers < 2 or sum(len(part.questions) for _, part in parts) < PARALLEL_FROM:
-        yield from ((source, build_notes(part, source.root)) for source, part in parts)
+        yield from ((source, build_notes(part, source.root, cache)) for source, part in parts)
         return
     sources = [source for source, _ in parts]
     with ProcessPoolExecutor(workers) as pool:
-        rendered = pool.map(build_notes, [part for _, part in parts], [s.root for s in sources])
+        roots = [source.root for source in sources]
+        rendered = pool.map(build_notes, [part for _, part in parts], roots, [cache] * len(parts))
         yield from zip(sources, rendered, strict=True)
 
 
@@ -177,6 +182,7 @@ def export(
     dist: Path = DEFAULT_DIST,
     progress: Callable[[int, int], None] | None = None,
     now: int | None = None,
+    cache: bool = True,
 ) -> ExportResult:
     """Export deck files to `.apkg` packages, and record what was exported in the build
     state beside them (see `state`).
@@ -184,6 +190,7 @@ def export(
     With `output`, one package holds every deck; otherwise each deck file becomes
     `dist/<its path below its folder>.apkg`. Raises DeckError, before writing anything,
     when the input has errors. `progress(done, total)` is called as questions are rendered.
+    `cache=False` renders every question, ignoring the render cache (see `cache`).
     """
     project = load_checked_project(paths)
     states = _load_states({source.root for source in project.sources})
@@ -197,7 +204,7 @@ def export(
     type_mod: dict[Path, int] = defaultdict(int)
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
-    for source, notes in project_notes(project):
+    for source, notes in project_notes(project, default_cache_folder() if cache else None):
         target = Path(output or dist / source.relative.with_suffix(".apkg"))
         file = source.relative.as_posix()
         for note in notes:

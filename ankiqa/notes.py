@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import genanki
 
+from .cache import RenderCache
 from .parse import DeckFile, Question
 from .render import CardRenderer
 
@@ -50,40 +51,47 @@ class NoteData:
     question: Question
 
 
-def build_notes(deck_file: DeckFile, root: Path) -> list[NoteData]:
+def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> list[NoteData]:
     """Render every question of a deck file that has an id.
 
     Images are taken from files inside `root` only, so a deck shared with you cannot
-    copy other files of yours into a package.
+    copy other files of yours into a package. With a `cache` folder, questions rendered
+    before are not rendered again (see `cache`); those with images always are, since
+    their fields depend on the image files too.
     """
     notes = []
-    seen: dict[str, MediaFile] = {}  # images of the question being rendered
+    images: dict[str, MediaFile | None] = {}  # of the question being rendered, by src
 
     def image_src(src: str) -> str:
         image = local_image(src, deck_file.path.parent, root)
-        if image is None or not image.is_file():
-            return src
-        found = MediaFile(media_name(image), image)
-        seen[found.name] = found
-        return found.name
+        found = MediaFile(media_name(image), image) if image and image.is_file() else None
+        images[src] = found
+        return found.name if found else src
 
+    rendered = RenderCache(cache) if cache else None
     with CardRenderer(image_src=image_src) as renderer:
         for question in deck_file.questions:
             if question.id is None:
                 continue
-            seen.clear()
-            front = renderer.inline(question.heading)
-            back = renderer.markdown(question.answer)
+            images.clear()
+            fields = rendered.get(question.heading, question.answer) if rendered else None
+            if fields is None:
+                fields = renderer.inline(question.heading), renderer.markdown(question.answer)
+                if rendered and not images:
+                    rendered.put(question.heading, question.answer, *fields)
+            media = {file.name: file for file in images.values() if file}
             notes.append(
                 NoteData(
                     guid=note_guid(question.id),
-                    fields=(front, back, html.escape(question.id)),
+                    fields=(*fields, html.escape(question.id)),
                     tags=question.tags,
                     deck=question.deck,
-                    media=tuple(seen[name] for name in sorted(seen)),
+                    media=tuple(media[name] for name in sorted(media)),
                     question=question,
                 )
             )
+    if rendered:
+        rendered.close()
     return notes
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ankiqa.cache import CACHE_ENV
 from ankiqa.state import STATE_FILE
 
 TESTS = Path(__file__).parent
@@ -47,6 +48,14 @@ def write_rich_deck(path: Path) -> Path:
     """The held-out-style deck saved the awkward way: CRLF, a BOM, no final newline."""
     text = RICH_DECK.read_text(encoding="utf-8")
     return write_deck(path, text, crlf=True, bom=True, final_newline=False)
+
+
+@pytest.fixture(autouse=True)
+def render_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test renders into a cache of its own, never the user's."""
+    folder = tmp_path / "render-cache"
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -1,0 +1,95 @@
+"""Card fields rendered before, so that a re-export renders only what was edited.
+
+Rendering is most of an export's time. The cache maps a hash of a question's Markdown,
+and of the code and library versions that render it, to the HTML they gave. It lives
+in the user's cache folder, not in the project: deleting it only costs time, and a
+cache that cannot be opened or written is simply not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import sys
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+
+CACHE_ENV = "ANKIQA_CACHE_DIR"
+_RENDERING_LIBRARIES = ("mistletoe", "pygments")
+
+
+def default_folder() -> Path:
+    """`$ANKIQA_CACHE_DIR`, else the platform's cache folder for ankiqa."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "ankiqa" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "ankiqa"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ankiqa"
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """A hash of ankiqa's own code and of the versions of the libraries that render."""
+    digest = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(module.read_bytes())
+    for library in _RENDERING_LIBRARIES:
+        digest.update(f"{library}=={version(library)}".encode())
+    return digest.hexdigest()[:16]
+
+
+class RenderCache:
+    """Rendered (front, back) fields by question Markdown, in a SQLite file."""
+
+    def __init__(self, folder: Path):
+        self._db: sqlite3.Connection | None = None
+        name = f"render-{fingerprint()}.sqlite"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for stale in folder.glob("render-*.sqlite*"):  # left by other code or libraries
+                if not stale.name.startswith(name):
+                    stale.unlink(missing_ok=True)
+            db = sqlite3.connect(folder / name, timeout=30)
+            db.execute("pragma journal_mode=wal")
+            db.execute("create table if not exists fields (key text primary key, front, back)")
+            self._db = db
+        except (OSError, sqlite3.Error):
+            return
+
+    def get(self, heading: str, answer: str) -> tuple[str, str] | None:
+        if self._db is None:
+            return None
+        try:
+            key = _key(heading, answer)
+            return self._db.execute("select front, back from fields where key=?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+
+    def put(self, heading: str, answer: str, front: str, back: str) -> None:
+        if self._db is None:
+            return
+        try:
+            self._db.execute(
+                "insert or replace into fields values (?, ?, ?)",
+                (_key(heading, answer), front, back),
+            )
+        except sqlite3.Error:
+            return
+
+    def close(self) -> None:
+        if self._db is None:
+            return
+        try:
+            self._db.commit()
+            self._db.close()
+        except sqlite3.Error:
+            pass
+        self._db = None
+
+
+def _key(heading: str, answer: str) -> str:
+    return hashlib.sha256(f"{heading}\0{answer}".encode()).hexdigest()

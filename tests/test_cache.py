@@ -1,0 +1,68 @@
+"""The render cache: a re-export renders only what changed, and never serves stale HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ankiqa
+from ankiqa import cache
+from ankiqa.render import CardRenderer
+
+
+@pytest.fixture
+def rendered(monkeypatch) -> list[str]:
+    """The answers the renderer is asked to render."""
+    calls: list[str] = []
+    original = CardRenderer.markdown
+
+    def counting(self, text: str) -> str:
+        calls.append(text)
+        return original(self, text)
+
+    monkeypatch.setattr(CardRenderer, "markdown", counting)
+    return calls
+
+
+def test_a_re_export_renders_only_the_edited_question(decks: Path, tmp_path, rendered):
+    ankiqa.export([decks], output=tmp_path / "a.apkg", now=1_800_000_000)
+    assert len(rendered) == 6
+    rendered.clear()
+
+    ankiqa.export([decks], output=tmp_path / "b.apkg", now=1_800_000_000, cache=False)
+    assert len(rendered) == 6  # cache=False renders everything ...
+    assert (tmp_path / "b.apkg").read_bytes() == (tmp_path / "a.apkg").read_bytes()
+    rendered.clear()
+
+    deck = decks / "web-servers.md"
+    deck.write_text(deck.read_text(encoding="utf-8").replace("UNIX", "Unix"), encoding="utf-8")
+    ankiqa.export([decks], output=tmp_path / "a.apkg", now=1_800_000_100)
+    assert rendered == ["Gunicorn 'Green Unicorn' is a Python WSGI HTTP Server for Unix."]
+
+
+def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_path):
+    ankiqa.export([decks], output=tmp_path / "cold.apkg", now=1_800_000_000)
+    ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
+    assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
+
+
+def test_a_cache_written_by_other_code_is_not_used_and_is_removed(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    old = cache.RenderCache(folder)
+    old.put("Q?", "A.", "<b>stale</b>", "<b>stale</b>")
+    old.close()
+    monkeypatch.setattr(cache, "fingerprint", lambda: "0" * 16)  # ankiqa or a library changed
+    new = cache.RenderCache(folder)
+    assert new.get("Q?", "A.") is None
+    new.close()
+    assert [path.name for path in folder.iterdir()] == [f"render-{'0' * 16}.sqlite"]
+
+
+def test_an_unusable_cache_folder_only_costs_time(decks: Path, tmp_path, monkeypatch, rendered):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocker / "cache"))
+    for _ in range(2):
+        ankiqa.export([decks], output=tmp_path / "x.apkg", now=1_800_000_000)
+    assert len(rendered) == 12
