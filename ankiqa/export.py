@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .cache import default_folder as default_cache_folder
 from .diagnostics import ERROR, DeckError, Diagnostic, errors
-from .notes import NoteData, build_notes
+from .notes import NoteData, build_notes, id_field
 from .notetype import FIELDS, NoteType
 from .package import write_package
 from .parse import DeckFile, read_deck_file
@@ -272,6 +272,8 @@ def _removed_questions(
 
 
 def anki_search(question_ids: Iterable[str]) -> str:
-    """An Anki browser search that finds the notes of these questions."""
-    escaped = (re.sub(r'([\\"*_])', r"\\\1", question_id) for question_id in question_ids)
-    return " OR ".join(f'"{QUESTION_ID_FIELD}:{question_id}"' for question_id in escaped)
+    """An Anki browser search that finds the notes of these questions: the field as
+    stored, with Anki's wildcards and quotes escaped."""
+    fields = (id_field(question_id) for question_id in question_ids)
+    escaped = (re.sub(r'([\\"*_])', r"\\\1", field) for field in fields)
+    return " OR ".join(f'"{QUESTION_ID_FIELD}:{field}"' for field in escaped)

@@ -27,6 +27,11 @@ def note_guid(question_id: str) -> str:
     return genanki.guid_for(GUID_NAMESPACE, question_id)
 
 
+def id_field(question_id: str) -> str:
+    """The `Question ID` field: the id as HTML text."""
+    return html.escape(question_id, quote=False)
+
+
 def deck_id(deck_name: str) -> int:
     """A stable id for a deck name (Anki matches decks by name, but the package needs ids)."""
     digest = hashlib.sha256(f"ankiqa deck {deck_name}".encode()).digest()
@@ -83,7 +88,7 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
             notes.append(
                 NoteData(
                     guid=note_guid(question.id),
-                    fields=(*fields, html.escape(question.id)),
+                    fields=(*fields, id_field(question.id)),
                     tags=question.tags,
                     deck=question.deck,
                     media=tuple(media[name] for name in sorted(media)),
