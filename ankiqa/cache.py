@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 CACHE_ENV = "ANKIQA_CACHE_DIR"
-_RENDERING_LIBRARIES = ("mistletoe", "pygments")
+_RENDERING_LIBRARIES = ("mistletoe", "pygments", "nh3")
 
 
 def default_folder() -> Path:

@@ -141,3 +141,42 @@ def ids_command(
         typer.echo(f"{added} id{'s' * (added != 1)} added in {files} file{'s' * (files != 1)}")
     else:
         typer.echo("every question has an id")
+
+
+@app.command("check")
+def check_command(
+    paths: Paths = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of the problems, nothing else.")
+    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
+) -> None:
+    """Report problems in deck files, compiler-style, without writing anything.
+
+    Exit status: 0 when there are no errors (warnings are fine unless --strict), 1 when
+    there are, 2 for a wrong command line.
+    """
+    from .check import check_project
+    from .diagnostics import errors
+    from .export import load_project
+
+    try:
+        project = load_project(paths or [DEFAULT_DECKS])
+    except OSError as error:
+        typer.echo(f"ankiqa: {error.filename or ''}: {error.strerror}", err=True)
+        raise typer.Exit(1) from None
+    diagnostics = check_project(project)
+    failed = len(errors(diagnostics))
+    warned = len(diagnostics) - failed
+    if as_json:
+        typer.echo(json.dumps([d.to_json() for d in diagnostics], indent=2, ensure_ascii=False))
+    else:
+        for diagnostic in diagnostics:
+            typer.echo(str(diagnostic))
+        files = len(project.sources)
+        typer.echo(
+            f"ankiqa: {failed} error{'s' * (failed != 1)}, {warned} warning{'s' * (warned != 1)}"
+            f" in {files} file{'s' * (files != 1)}"
+        )
+    if failed or (strict and warned):
+        raise typer.Exit(1)

@@ -7,11 +7,18 @@ before the first question names the deck; other `#` and `##` headings are sectio
 which become tags.
 
 Structure comes from mistletoe's block parser, so a `###` or an id line inside a code
-block is code, not structure.
+block is code, not structure. Mistakes that change the structure (a fence never closed,
+a `####` that is no question) are reported here; `check` adds the rest.
+
+mistletoe is slow on some input: it copies the text once per level of nesting, and some
+of its regular expressions take time quadratic in a run of spaces or in the number of
+`]`, `*` and `_`. Such input is reported as an error instead of being read, so a hostile
+file costs seconds and bounded memory, never minutes or a RecursionError.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,12 +28,22 @@ from pathlib import Path
 from mistletoe import Document, block_token, span_token
 from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading
 
-from .diagnostics import ERROR, Diagnostic
+from .diagnostics import ERROR, WARNING, Diagnostic
 from .tokens import BLOCK_TOKENS
 
 ID_LINE = re.compile(r"[ \t]*question[ \t]*id[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
+
+MAX_FILE_BYTES = 5_000_000  # about 15,000 questions
+MAX_CARD_CHARS = 100_000  # a question and its answer: pages of text, far more than a card
+MAX_DEPTH = 32  # lists and quotes inside each other
+MAX_INLINE_WORK = 20_000_000  # steps of mistletoe's inline parser: about a second
+
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
+_CONTAINER_MARK = re.compile(r"([ \t]*)(?:(> ?)|(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$))")
+_SPACE_RUN = re.compile(r"[^\S\n]{2,}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,7 @@ class Question:
     line: int
     id_line: int | None  # where the id is written
     end_line: int  # last non-blank line of the answer (the heading's line if it has none)
+    answer_line: int  # the line that the answer's first line is on
 
 
 @dataclass(frozen=True)
@@ -59,19 +77,35 @@ def read_deck_file(path: Path, deck_prefix: str = "") -> DeckFile:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         problem = Diagnostic(path, 1, 1, ERROR, "unreadable", f"cannot read file: {error.strerror}")
         return DeckFile(path, deck_prefix + path.stem, (), (problem,))
+    if len(data) > MAX_FILE_BYTES:
+        return DeckFile(path, deck_prefix + path.stem, (), (_too_large(path),))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        message = f"not valid UTF-8 (byte offset {error.start}); save the file as UTF-8"
-        problem = Diagnostic(path, line, column, ERROR, "not-utf8", message)
-        return DeckFile(path, deck_prefix + path.stem, (), (problem,))
+        return DeckFile(path, deck_prefix + path.stem, (), (_not_utf8(path, data, error),))
     return parse_deck(text, path, deck_prefix)
+
+
+def _too_large(path: Path) -> Diagnostic:
+    limit = MAX_FILE_BYTES // 1_000_000
+    message = f"file is larger than {limit} MB: split it into several deck files"
+    return Diagnostic(path, 1, 1, ERROR, "too-large", message)
+
+
+def _not_utf8(path: Path, data: bytes, error: UnicodeDecodeError) -> Diagnostic:
+    offset = error.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    hint = "it is UTF-16: " if utf16 else ""
+    message = f"not valid UTF-8 (byte offset {offset}); {hint}save the file as UTF-8"
+    return Diagnostic(path, line, column, ERROR, "not-utf8", message)
 
 
 def source_lines(text: str) -> list[str]:
@@ -86,17 +120,29 @@ def source_lines(text: str) -> list[str]:
 def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") -> DeckFile:
     """Parse a deck file's text."""
     path = Path(path)
-    lines = [line.replace("\x00", "\ufffd") for line in source_lines(text)]
+    if len(text) > MAX_FILE_BYTES:
+        return DeckFile(path, deck_prefix + path.stem, (), (_too_large(path),))
+    lines = source_lines(text)
     problems: list[Diagnostic] = []
 
-    def problem(line: int, code: str, message: str, severity: str = ERROR) -> None:
-        problems.append(Diagnostic(path, line, 1, severity, code, message))
+    def problem(line: int, code: str, message: str, column: int = 1) -> None:
+        problems.append(Diagnostic(path, line, column, ERROR, code, message))
 
+    if "\x00" in text:
+        number = next(n for n, line in enumerate(lines, 1) if "\x00" in line)
+        message = "NUL characters, shown as \ufffd: is this a text file?"
+        column = lines[number - 1].index("\x00") + 1
+        problems.append(Diagnostic(path, number, column, WARNING, "nul-character", message))
+        lines = [line.replace("\x00", "\ufffd") for line in lines]
+
+    hostile = _hostile_line(path, lines)
+    if hostile is not None:
+        return DeckFile(path, deck_prefix + path.stem, (), (*problems, hostile))
     try:
         with _blocks_only():
             document = Document(lines)
-    except RecursionError:
-        problem(1, "too-deep", "Markdown nested too deeply (lists or quotes) to read")
+    except RecursionError:  # a last resort: _hostile_line should have caught it
+        problem(1, "too-deep", "Markdown nested too deeply to read")
         return DeckFile(path, deck_prefix + path.stem, (), tuple(problems))
 
     code_lines = set(_code_lines(document.children))
@@ -128,14 +174,21 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         if not id_lines:
             problem(line, "missing-id", "question has no `question id:` line")
         else:
-            question_id = ID_LINE.fullmatch(lines[id_lines[0] - 1][:-1]).group(1)
+            match = ID_LINE.fullmatch(lines[id_lines[0] - 1][:-1])
+            question_id = match.group(1)
             if not question_id or len(question_id.split()) > 1:
-                problem(id_lines[0], "bad-id", "a question id is one word with no spaces")
+                message = "a question id is one word with no spaces"
+                problem(id_lines[0], "bad-id", message, match.start(1) + 1)
                 question_id = None
             for extra in id_lines[1:]:
                 problem(extra, "extra-id", f"second id line for the question on line {line}")
         answer = ["\n" if n in id_lines else lines[n - 1] for n in body]
+        blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))
         content_lines = [n for n in body if n not in id_lines and lines[n - 1].strip()]
+        size = len(text) + sum(len(lines[n - 1]) for n in content_lines)
+        if size > MAX_CARD_CHARS:
+            message = f"question of {size:,} characters: a card holds at most {MAX_CARD_CHARS:,}"
+            problem(line, "too-large", message)
         questions.append(
             Question(
                 id=question_id,
@@ -147,11 +200,144 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
                 line=line,
                 id_line=id_lines[0] if id_lines else None,
                 end_line=max(content_lines, default=line),
+                answer_line=line + 1 + blank_start,
             )
         )
+    problems += _structure_problems(path, document.children, lines)
     if not questions:
         problem(1, "no-questions", "no questions: a question is a `### ` heading")
     return DeckFile(path, deck, tuple(questions), tuple(problems))
+
+
+def _hostile_line(path: Path, lines: list[str]) -> Diagnostic | None:
+    """The first line that mistletoe would take minutes or gigabytes to read: lists or
+    quotes nested more than MAX_DEPTH deep, or runs of thousands of spaces. Fenced code
+    is skipped: mistletoe does not look into it."""
+    fence = ""
+    for number, line in enumerate(lines, 1):
+        marks = _FENCE.match(line)
+        if fence:
+            if marks and marks.group(1).startswith(fence) and not line[marks.end() :].strip():
+                fence = ""
+            continue
+        if marks and not (marks.group(1)[0] == "`" and "`" in line[marks.end() :]):
+            fence = marks.group(1)
+            continue
+        column = _too_deep_at(line)
+        if column:
+            message = f"lists or quotes nested more than {MAX_DEPTH} levels deep"
+            return Diagnostic(path, number, column, ERROR, "too-deep", message)
+        if len(line) ** 2 > MAX_INLINE_WORK and _space_work(line.lstrip()) > MAX_INLINE_WORK:
+            message = "runs of thousands of spaces: too slow for the Markdown reader; remove them"
+            return Diagnostic(path, number, 1, ERROR, "too-complex", message)
+    return None
+
+
+def _too_deep_at(line: str) -> int | None:
+    """The column at which lists and quotes on this line may nest deeper than MAX_DEPTH.
+
+    A cheap upper bound: each level takes a `>` (with the space after it), or at least two
+    columns (a list marker and a space, or the indentation of a list item's text).
+    """
+    position = quotes = columns = 0
+    while mark := _CONTAINER_MARK.match(line, position):
+        indent, quote = mark.group(1), mark.group(2)
+        quotes += bool(quote)
+        width = len(indent) if quote else len(mark.group())
+        columns += width + 3 * mark.group().count("\t")
+        position = mark.end()
+        if quotes + columns // 2 > MAX_DEPTH:
+            if _is_thematic_break(line):  # `- - - - -` is a line, not lists
+                return None
+            return mark.start() + len(indent) + 1
+    return None
+
+
+def _is_thematic_break(line: str) -> bool:
+    marks = line.replace(" ", "").replace("\t", "").rstrip("\n")
+    return len(marks) >= 3 and marks[0] in "-*_" and marks == marks[0] * len(marks)
+
+
+def _space_work(text: str) -> int:
+    """Steps mistletoe's regular expressions may backtrack over runs of spaces in `text`."""
+    return sum((run.end() - run.start()) ** 2 for run in _SPACE_RUN.finditer(text))
+
+
+def _inline_work(text: str) -> int:
+    """About how many steps mistletoe's inline parser takes for `text`: it rescans the rest
+    of the text at every `]`, may pair every `*` or `_` with every other one and reread the
+    text between them, and backtracks over runs of spaces."""
+    marks = text.count("*") + text.count("_")
+    return len(text) * (text.count("]") + marks) + marks * marks + _space_work(text)
+
+
+def _structure_problems(path: Path, tokens: list[BlockToken], lines: list[str]) -> list[Diagnostic]:
+    """Mistakes that change which text belongs to which question, and text too complex
+    to render."""
+    problems = []
+
+    def problem(line: int, code: str, message: str, column: int = 1) -> None:
+        problems.append(Diagnostic(path, line, column, ERROR, code, message))
+
+    # In a file without questions, `no-questions` says what a `####` heading is not.
+    has_questions = any(isinstance(t, Heading) and t.level == QUESTION_LEVEL for t in tokens)
+    section = None  # the last `#`, `##` or `###` heading
+    for token in tokens:
+        outside_questions = section is None or section.level < QUESTION_LEVEL
+        if isinstance(token, Heading) and token.level <= QUESTION_LEVEL:
+            section = token
+        elif isinstance(token, Heading) and has_questions and outside_questions:
+            where = ""
+            if section is not None:
+                where = f" under the `{'#' * section.level}` on line {section.line_number}"
+            message = (
+                f"`{'#' * token.level}` heading{where} is not a question"
+                " (questions are `###` headings): it and its text are on no card"
+            )
+            problem(token.line_number, "skipped-level", message, _indent(lines, token) + 1)
+        elif isinstance(token, CodeFence) and _runs_to_the_end(token, lines):
+            swallowed = sum(
+                bool(_QUESTION_HEADING.match(line)) for line in lines[token.line_number :]
+            )
+            lost = f", including {swallowed} question heading(s)" if swallowed else ""
+            message = f"code fence never closed: the rest of the file is code{lost}"
+            problem(token.line_number, "unclosed-fence", message, token.indentation + 1)
+
+    for line, text in _inline_texts(tokens):
+        if _inline_work(text) > MAX_INLINE_WORK:
+            message = (
+                f"text too long and complex for the Markdown reader ({len(text):,} characters"
+                f" with {sum(map(text.count, '*_]')):,} of `*`, `_` and `]`):"
+                " split it, or put it in a code block"
+            )
+            problem(line, "too-complex", message)
+    return problems
+
+
+def _indent(lines: list[str], token: BlockToken) -> int:
+    line = lines[token.line_number - 1]
+    return len(line) - len(line.lstrip(" "))
+
+
+def _runs_to_the_end(fence: CodeFence, lines: list[str]) -> bool:
+    """Whether a top-level fence has no closing line: its content reaches the last line."""
+    return fence.line_number + fence.content.count("\n") >= len(lines)
+
+
+def _inline_texts(tokens: list[BlockToken]) -> Iterator[tuple[int, str]]:
+    """(line, text) of every paragraph, heading and table cell, which the renderer will
+    parse for inline Markdown."""
+    stack = list(tokens)
+    while stack:
+        token = stack.pop()
+        if isinstance(token, (CodeFence, BlockCode)):
+            continue
+        header = getattr(token, "header", None)  # a table's first row is not a child
+        for child in [header, *token.children] if header else token.children or ():
+            if isinstance(child, span_token.RawText):
+                yield token.line_number, child.content
+            elif isinstance(child, BlockToken):
+                stack.append(child)
 
 
 def _heading_text(line: str) -> str:
@@ -191,3 +377,6 @@ def _blocks_only() -> Iterator[None]:
         for token in BLOCK_TOKENS:
             block_token.remove_token(token)
         span_token._token_types = inline_tokens
+        # Quote.read turns this off while it reads and on after; an exception in between
+        # (RecursionError) would leave it off for every later parse.
+        block_token.Paragraph.parse_setext = True

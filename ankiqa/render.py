@@ -1,5 +1,6 @@
 """Markdown → card HTML: CommonMark, GFM tables, strikethrough and bare URLs, highlighted
-code, and TeX math handed to the MathJax that Anki ships."""
+code, and TeX math handed to the MathJax that Anki ships. Every field is sanitized last
+(see `sanitize`), so raw HTML in a deck cannot run scripts on a card."""
 
 from __future__ import annotations
 
@@ -10,11 +11,26 @@ from mistletoe import Document, block_token, span_token
 from mistletoe.html_renderer import HtmlRenderer
 
 from .highlight import code_block_html
+from .sanitize import clean
 from .tokens import BLOCK_TOKENS, SPAN_TOKENS, BareUrl, DisplayMath, InlineMath, MathBlock
 
 
 def _keep(src: str) -> str:
     return src
+
+
+def parse_markdown(text: str) -> Document:
+    """mistletoe's tree of `text`. Call it inside a CardRenderer's `with` block.
+
+    The text is given a final newline: on a last line without one, mistletoe's heading
+    pattern backtracks in time quadratic in the line's length.
+    """
+    try:
+        return Document(text if text.endswith("\n") else text + "\n")
+    finally:
+        # Quote.read turns this off while it reads and on after; an exception in between
+        # (RecursionError) would leave it off for every later parse.
+        block_token.Paragraph.parse_setext = True
 
 
 class CardRenderer(HtmlRenderer):
@@ -31,12 +47,13 @@ class CardRenderer(HtmlRenderer):
         self._link_depth = 0
 
     def markdown(self, text: str) -> str:
-        """A whole Markdown document (an answer) as HTML."""
-        return self.render(Document(text)).strip()
+        """A whole Markdown document (an answer) as sanitized HTML."""
+        return clean(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
-        """One line of inline Markdown (a question's heading) as HTML, without a <p>."""
-        return "".join(self.render(token) for token in span_token.tokenize_inner(text)).strip()
+        """One line of inline Markdown (a question's heading) as sanitized HTML, without a <p>."""
+        html_text = "".join(self.render(token) for token in span_token.tokenize_inner(text))
+        return clean(html_text).strip()
 
     def render_block_code(self, token: block_token.BlockCode) -> str:
         return code_block_html(token.content, token.language)

@@ -91,13 +91,14 @@ class BareUrl(span_token.SpanToken):
 
     @classmethod
     def _trimmed_end(cls, url: str) -> int:
-        while url:
-            unbalanced = url[-1] == ")" and url.count(")") > url.count("(")
-            if url[-1] in cls._trailing or unbalanced:
-                url = url[:-1]
-            else:
+        end, opened, closed = len(url), url.count("("), url.count(")")
+        while end:
+            if url[end - 1] == ")" and closed > opened:
+                closed -= 1
+            elif url[end - 1] not in cls._trailing:
                 break
-        return len(url)
+            end -= 1
+        return end
 
 
 BLOCK_TOKENS = (MathBlock,)

@@ -1,0 +1,247 @@
+"""`ankiqa check`: every problem in a project's deck files, sorted by file and line.
+
+`parse` reports what changes which text belongs to which question (missing ids, fences
+never closed, headings that are no question, text too hostile to read). This module reads
+each question the way the renderer will, and adds what only shows then: empty questions
+and answers, ids that are not UUIDs, unknown code languages, images that cannot be
+packaged, and HTML that the sanitizer will remove. `export` runs the same checks and
+writes nothing when one of them is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from mistletoe import block_token, span_token
+from mistletoe.token import Token
+
+from .diagnostics import ERROR, WARNING, Diagnostic
+from .highlight import lexer_for
+from .notes import local_image
+from .parse import ID_LINE, DeckFile, Question
+from .render import CardRenderer, parse_markdown
+from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, removals, url_scheme
+
+if TYPE_CHECKING:
+    from .export import Project
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+# Codes for text that parse found too hostile to hand to the inline parser.
+UNREADABLE = frozenset({"too-complex", "too-deep", "too-large"})
+# The renderer recurses once per level of Markdown inside Markdown (lists, quotes, emphasis,
+# links): deeper than this could exhaust Python's stack.
+MAX_NESTING = 100
+# An answer without any of these, and with few `*` and `_`, has no link, image, HTML or
+# fenced code, and is nested less than MAX_NESTING deep: not worth reading.
+_WORTH_READING = re.compile(r"[<\[]|```|~~~")
+# HTML blocks that run to the end of the answer unless closed: a comment, and elements
+# whose content is not Markdown.
+_HTML_TO_CLOSE = re.compile(r"[ \t]*<(?:(!--)|(script|pre|style|textarea)[\s>])", re.IGNORECASE)
+
+
+def check_project(project: Project) -> list[Diagnostic]:
+    """The project's diagnostics and those of every check here, sorted, each once (so
+    checking a project twice gives the same list)."""
+    found = set(project.diagnostics)
+    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
+        found.update(check_deck_file(deck_file, source.root))
+    return sorted(found)
+
+
+def check_deck_file(deck_file: DeckFile, root: Path) -> list[Diagnostic]:
+    """Problems of a parsed deck file that `parse` does not report. Images must be inside
+    `root`, as they must be to be exported."""
+    unreadable = [d.line for d in deck_file.diagnostics if d.code in UNREADABLE]
+    problems = []
+    with CardRenderer():  # the renderer's syntax: math is not links, and so on
+        for question in deck_file.questions:
+            problems += _question_problems(question)
+            if not any(question.line <= line <= question.end_line for line in unreadable):
+                problems += _QuestionReader(question, root).problems()
+    return problems
+
+
+def _question_problems(question: Question) -> list[Diagnostic]:
+    def problem(line: int, severity: str, code: str, message: str) -> Diagnostic:
+        return Diagnostic(question.path, line, 1, severity, code, message)
+
+    problems = []
+    if not question.heading:
+        problems.append(problem(question.line, ERROR, "empty-question", "question is empty"))
+    if not question.answer.strip():  # a card with an empty back: valid, to be filled in later
+        problems.append(problem(question.line, WARNING, "empty-answer", "question has no answer"))
+    if question.id and not UUID.fullmatch(question.id):
+        message = (
+            f"question id `{question.id}` is not a well-formed UUID; it works as it is, and"
+            " ids are permanent: keep it"
+        )
+        problems.append(problem(question.id_line, WARNING, "malformed-id", message))
+    return problems
+
+
+class _QuestionReader:
+    """Reads a question's heading and answer as the renderer will, and reports what it
+    finds, at the line and column where it is written."""
+
+    def __init__(self, question: Question, root: Path):
+        self.question = question
+        self.root = root
+        self.lines = question.answer.split("\n")
+        self.lowered: dict[int, str] = {}  # answer lines, lower-cased as needed
+        self.found: list[Diagnostic] = []
+        self.id_in_code = False
+        # Where `locate` searches from: an answer line (None in the heading) and a column.
+        self.block_line: int | None = None
+        self.cursor = 0
+
+    def problems(self) -> list[Diagnostic]:
+        question = self.question
+        answer_text = question.answer
+        marks = answer_text.count("*") + answer_text.count("_")
+        read_answer = (
+            question.id is None or marks > MAX_NESTING or _WORTH_READING.search(answer_text)
+        )
+        try:
+            heading = span_token.tokenize_inner(question.heading)
+            answer = parse_markdown(answer_text if read_answer else "")
+        except RecursionError:
+            return [self.too_deep(question.line)]
+        for token, depth in _walk(heading):
+            if depth > MAX_NESTING:
+                return [self.too_deep(question.line)]
+            self.inspect(token)
+        for token, depth in _walk(answer.children):
+            if isinstance(token, block_token.BlockToken) and token.line_number:
+                self.block_line, self.cursor = token.line_number - 1, 0
+            if depth > MAX_NESTING:
+                return [self.too_deep(question.answer_line + self.block_line)]
+            self.inspect(token)
+        return self.found
+
+    def too_deep(self, line: int) -> Diagnostic:
+        message = (
+            f"Markdown nested more than {MAX_NESTING} levels deep (emphasis, links, lists or"
+            " quotes): too deep to render"
+        )
+        return Diagnostic(self.question.path, line, 1, ERROR, "too-deep", message)
+
+    def inspect(self, token: Token) -> None:
+        if isinstance(token, (block_token.CodeFence, block_token.BlockCode)):
+            self.code(token)
+        elif isinstance(token, block_token.HtmlBlock):
+            self.unclosed(token)
+            for removal in removals(token.content):
+                line = self.question.answer_line + token.line_number + removal.line - 2
+                self.removed(line, removal.column, removal.what, removal.dangerous)
+        elif isinstance(token, span_token.HtmlSpan):
+            line, column = self.locate(token.content.split("\n", 1)[0])
+            for removal in removals(token.content):
+                where = column + removal.column - 1 if removal.line == 1 else removal.column
+                self.removed(line + removal.line - 1, where, removal.what, removal.dangerous)
+        elif isinstance(token, (span_token.Link, span_token.AutoLink)):
+            self.url(token.target, "link")
+        elif isinstance(token, span_token.Image):
+            self.url(token.src, "image")
+            self.image(token.src)
+
+    def code(self, token: block_token.CodeFence | block_token.BlockCode) -> None:
+        fence = isinstance(token, block_token.CodeFence)
+        if fence and token.language and lexer_for(token.language) is None:
+            line, column = self.locate(token.language)
+            message = f"unknown code language `{token.language}`: shown without highlighting"
+            self.report(line, column, WARNING, "unknown-language", message)
+        if self.question.id is None and not self.id_in_code:
+            first = token.line_number + fence
+            for offset, text in enumerate(token.content.split("\n")):
+                if ID_LINE.fullmatch(text):
+                    self.id_in_code = True
+                    message = (
+                        "this `question id:` line is inside a code block, so it is code:"
+                        f" the question on line {self.question.line} has no id"
+                    )
+                    line = self.question.answer_line + first + offset - 1
+                    self.report(line, 1, WARNING, "id-in-code", message)
+                    return
+
+    def unclosed(self, token: block_token.HtmlBlock) -> None:
+        opening = _HTML_TO_CLOSE.match(token.content)
+        if not opening:
+            return
+        end = "-->" if opening.group(1) else f"</{opening.group(2).lower()}>"
+        if end not in token.content.lower():
+            line = self.question.answer_line + token.line_number - 1
+            column = len(token.content) - len(token.content.lstrip()) + 1
+            message = f"HTML never closed with `{end}`: the rest of the answer is lost in it"
+            self.report(line, column, ERROR, "unclosed-html", message)
+
+    def url(self, url: str, kind: str) -> None:
+        scheme = url_scheme(url)
+        if scheme is None or scheme in URL_SCHEMES:
+            return
+        line, column = self.locate(f"{scheme}:")
+        if scheme in DANGEROUS_SCHEMES:
+            message = f"`{scheme}:` {kind} removed: it could run code on the card"
+            self.report(line, column, WARNING, "unsafe-html", message)
+        else:
+            allowed = ", ".join(f"{name}:" for name in sorted(URL_SCHEMES))
+            message = f"`{scheme}:` {kind} removed: only {allowed} and relative ones are kept"
+            self.report(line, column, WARNING, "removed-html", message)
+
+    def image(self, src: str) -> None:
+        parts = urlsplit(src)
+        if not src or parts.scheme or parts.netloc:
+            return  # on the web, or not allowed (see url)
+        folder = self.question.path.parent
+        line, column = self.locate(src)
+        path = local_image(src, folder, self.root)
+        if path is None:
+            message = f"image `{src}` is outside {self.root}: only images inside it are packaged"
+            self.report(line, column, ERROR, "image-outside-root", message)
+        elif not path.is_file():
+            self.report(line, column, ERROR, "image-not-found", f"image `{src}` not found")
+
+    def removed(self, line: int, column: int, what: str, dangerous: bool) -> None:
+        if dangerous:
+            message = f"{what} removed: it could run code on the card"
+            self.report(line, column, WARNING, "unsafe-html", message)
+        else:
+            message = f"{what} removed: cards keep only plain formatting HTML"
+            self.report(line, column, WARNING, "removed-html", message)
+
+    def report(self, line: int, column: int, severity: str, code: str, message: str) -> None:
+        self.found.append(Diagnostic(self.question.path, line, column, severity, code, message))
+
+    def locate(self, needle: str) -> tuple[int, int]:
+        """The file line and column of `needle`, searched from the last place found in the
+        current block, on that line and the few after it. Inside the heading (no block
+        yet) it is the heading's line."""
+        if self.block_line is None:
+            return self.question.line, 1
+        needle = needle.lower()
+        last = min(self.block_line + 5, len(self.lines))
+        for index in range(self.block_line, last):
+            if index not in self.lowered:
+                self.lowered[index] = self.lines[index].lower()
+            start = self.cursor if index == self.block_line else 0
+            column = self.lowered[index].find(needle, start)
+            if column >= 0:
+                self.block_line, self.cursor = index, column + len(needle)
+                return self.question.answer_line + index, column + 1
+        return self.question.answer_line + self.block_line, 1
+
+
+def _walk(tokens: list[Token]) -> Iterator[tuple[Token, int]]:
+    """Every token in `tokens` and below, in document order (a table's header row too),
+    with its depth: 1 for the tokens in `tokens`."""
+    stack = [(token, 1) for token in reversed(tokens)]
+    while stack:
+        token, depth = stack.pop()
+        yield token, depth
+        children = list(getattr(token, "children", None) or ())
+        header = getattr(token, "header", None)
+        below = [header, *children] if header is not None else children
+        stack += [(child, depth + 1) for child in reversed(below)]

@@ -1,0 +1,146 @@
+"""The last step of every card field: only HTML that cannot run code reaches Anki.
+
+Anki shows cards in a web view that runs JavaScript, on the desktop and on phones, so a
+shared deck must not carry scripts. Markdown allows raw HTML, which people use for `<kbd>`,
+`<sup>`, `<details>` and the like; nh3 (a binding of the Rust sanitizer ammonia) parses
+each field as a browser would and keeps only the elements, attributes and URL schemes
+listed here. Everything else goes: `<script>` and `<style>` with their content, `<iframe>`,
+`<object>`, forms, event handlers (`onerror=`…), and `javascript:`/`data:` URLs.
+
+`removals` tells `ankiqa check` what the sanitizer will take out of a raw HTML fragment,
+so the author hears about it; it reads the fragment with the standard library's parser
+and the same lists, and never decides what reaches a card.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import nh3
+
+# ammonia's defaults: text formatting, lists, tables, images, links, <details>, <kbd>,
+# <sub>, <sup>, <mark>, <ruby>… Nothing in them runs code.
+ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS)
+
+# Colours and emphasis, as Anki's own editor writes them; nothing that moves or hides
+# things (`position`, `display`) or loads anything (`background-image`).
+STYLE_PROPERTIES = frozenset(
+    {"color", "background-color", "font-weight", "font-style", "text-decoration", "text-align"}
+)
+
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    **{tag: frozenset(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": frozenset({"title", "lang", "dir"}),
+    # Pygments' highlighting and the math blocks are classes on <div>, <span> and <code>.
+    "div": frozenset({"class", "style"}),
+    "span": frozenset({"class", "style"}),
+    "code": frozenset({"class"}),
+    "pre": frozenset({"class"}),
+    "p": frozenset({"style"}),
+    "mark": frozenset({"style"}),
+    "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"style"},
+    "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"},
+    "details": frozenset({"open"}),
+    "img": nh3.ALLOWED_ATTRIBUTES["img"] | {"title"},
+}
+
+# Relative URLs (the media files of the deck) are always allowed.
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Removed with everything inside them, not just the tags: their content is code.
+CONTENT_REMOVED = frozenset({"script", "style", "noscript"})
+
+# For messages only: what is removed because it could run code or take over the card,
+# rather than merely because it is not on the lists.
+DANGEROUS_TAGS = frozenset(
+    {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "svg"}
+    | {"math", "base", "link", "meta", "form", "input", "button", "textarea", "select"}
+)
+DANGEROUS_SCHEMES = frozenset({"javascript", "vbscript", "data"})
+URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(CONTENT_REMOVED),
+    attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(URL_SCHEMES),
+    filter_style_properties=set(STYLE_PROPERTIES),
+    link_rel=None,  # keep <a> as rendered, without an added rel="noopener noreferrer"
+    strip_comments=True,
+)
+
+
+def clean(html: str) -> str:
+    """`html` with everything not on the lists above removed."""
+    return _CLEANER.clean(html)
+
+
+_URL_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+
+
+def url_scheme(url: str) -> str | None:
+    """The scheme of a URL as a browser reads it (`java\\tscript:` is `javascript`), or None
+    for a relative URL."""
+    match = _URL_SCHEME.match(_TAB_OR_NEWLINE.sub("", url.strip(_C0_OR_SPACE)))
+    return match.group(1).lower() if match else None
+
+
+def url_allowed(url: str) -> bool:
+    scheme = url_scheme(url)
+    return scheme is None or scheme in URL_SCHEMES
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Something `clean` takes out of a fragment; `line` and `column` are 1-based, in the
+    fragment."""
+
+    line: int
+    column: int
+    what: str  # for a message: "`<script>` element", "`onerror` attribute"…
+    dangerous: bool
+
+
+def removals(fragment: str) -> list[Removal]:
+    """What `clean` removes from a raw HTML fragment, element by element."""
+    finder = _RemovalFinder()
+    finder.feed(fragment)
+    finder.close()
+    return finder.found
+
+
+class _RemovalFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[Removal] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self._add(f"`<{tag}>` element", tag in DANGEROUS_TAGS)
+            return
+        allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset()) | ALLOWED_ATTRIBUTES["*"]
+        for name, value in attrs:
+            if name not in allowed:
+                where = rf"\s{re.escape(name)}(?![\w-])"
+                self._add(f"`{name}` attribute of `<{tag}>`", name.startswith("on"), where)
+            elif name in URL_ATTRIBUTES and value and not url_allowed(value):
+                scheme = url_scheme(value)
+                what = f"`{scheme}:` URL in `<{tag} {name}>`"
+                self._add(what, scheme in DANGEROUS_SCHEMES, rf"\s{re.escape(name)}\s*=")
+
+    handle_startendtag = handle_starttag
+
+    def _add(self, what: str, dangerous: bool, where: str = "") -> None:
+        """A removal at the tag being read, or at the first match of `where` inside it."""
+        line, offset = self.getpos()
+        tag_text = self.get_starttag_text() or ""
+        match = re.search(where, tag_text, re.IGNORECASE) if where else None
+        if match:
+            before = tag_text[: match.start() + 1]  # up to the space before the name
+            line += before.count("\n")
+            offset = len(before.rsplit("\n")[-1]) if "\n" in before else offset + len(before)
+        self.found.append(Removal(line, offset + 1, what, dangerous))

@@ -1,0 +1,197 @@
+"""`ankiqa check`: one fixture per diagnostic, the exact `path:line:col: severity[code]:`
+lines, exit codes, and `--json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SEED_DECKS, write_deck
+from typer.testing import CliRunner
+
+from ankiqa.check import check_project
+from ankiqa.cli import app
+from ankiqa.export import load_project
+
+FIXTURES = Path(__file__).parent / "fixtures" / "check"
+
+# Every fixture and exactly what it must give: (line, column, severity, code), sorted.
+EXPECTED = {
+    "clean.md": [],
+    "duplicate-id": [
+        (5, 1, "error", "duplicate-id"),
+        (11, 1, "error", "duplicate-id"),
+        (5, 1, "error", "duplicate-id"),  # b.md
+    ],
+    "empty.md": [(3, 1, "error", "empty-question"), (9, 1, "warning", "empty-answer")],
+    "id-in-code.md": [(1, 1, "error", "missing-id"), (6, 1, "warning", "id-in-code")],
+    "images.md": [
+        (4, 12, "error", "image-not-found"),
+        (5, 15, "error", "image-outside-root"),
+        (5, 43, "error", "image-outside-root"),
+    ],
+    "malformed-id.md": [(5, 1, "warning", "malformed-id")],
+    "missing-id.md": [(9, 1, "error", "missing-id")],
+    "no-questions.md": [(1, 1, "error", "no-questions")],
+    "skipped-level.md": [(3, 1, "error", "skipped-level"), (15, 1, "error", "skipped-level")],
+    "unclosed-fence.md": [
+        (3, 1, "error", "missing-id"),
+        (5, 1, "error", "unclosed-fence"),
+        (8, 1, "warning", "id-in-code"),
+    ],
+    "unclosed-html.md": [(5, 1, "error", "unclosed-html")],
+    "unknown-language.md": [(3, 4, "warning", "unknown-language")],
+    "unsafe-html.md": [
+        (3, 1, "warning", "unsafe-html"),  # <script> block
+        (5, 30, "warning", "unsafe-html"),  # onerror=
+        (5, 67, "warning", "unsafe-html"),  # [link](javascript:…)
+        (6, 8, "warning", "unsafe-html"),  # <a href="JavaScript:…">
+        (8, 1, "warning", "unsafe-html"),  # <iframe>
+        (10, 1, "warning", "removed-html"),  # <font>
+        (10, 55, "warning", "removed-html"),  # ftp: link
+    ],
+}
+
+
+def check(*paths: Path) -> list:
+    return check_project(load_project(paths))
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["check", *args])
+
+
+def test_every_fixture_has_expectations() -> None:
+    fixtures = {path.name for path in FIXTURES.iterdir() if path.name != "images"}
+    assert fixtures == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture(name: str) -> None:
+    found = [(d.line, d.column, d.severity, d.code) for d in check(FIXTURES / name)]
+    assert found == EXPECTED[name]
+
+
+def test_duplicate_id_names_every_other_place() -> None:
+    folder = FIXTURES / "duplicate-id"
+    messages = {(d.path.name, d.line): d.message for d in check(folder)}
+    assert messages[("a.md", 5)].endswith(f"also used at {folder}/a.md:7, {folder}/b.md:1")
+    assert messages[("b.md", 5)].endswith(f"also used at {folder}/a.md:1, {folder}/a.md:7")
+
+
+def test_messages_say_what_happened() -> None:
+    (fence,) = [d for d in check(FIXTURES / "unclosed-fence.md") if d.code == "unclosed-fence"]
+    assert "never closed" in fence.message and "1 question heading" in fence.message
+    (in_code,) = [d for d in check(FIXTURES / "id-in-code.md") if d.code == "id-in-code"]
+    assert "inside a code block" in in_code.message and "line 1" in in_code.message
+    (level, _) = check(FIXTURES / "skipped-level.md")
+    assert "`####`" in level.message and "not a question" in level.message
+    (language,) = check(FIXTURES / "unknown-language.md")
+    assert "`pythn`" in language.message
+
+
+def test_seed_deck_passes_with_one_malformed_id_warning() -> None:
+    result = run(str(SEED_DECKS))
+
+    assert result.exit_code == 0, result.output
+    seed = SEED_DECKS / "web-servers.md"
+    assert result.stdout.splitlines() == [
+        f"{seed}:72:1: warning[malformed-id]: question id `bb7d9a13-34a0-4973-86b7-65e4293a08f`"
+        " is not a well-formed UUID; it works as it is, and ids are permanent: keep it",
+        "ankiqa: 0 errors, 1 warning in 1 file",
+    ]
+
+
+def test_default_path_is_decks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_deck(tmp_path / "decks" / "d.md", "### Q?\n\nA.\n")
+    monkeypatch.chdir(tmp_path)
+    result = run()
+    assert result.exit_code == 1
+    assert result.stdout.startswith("decks/d.md:1:1: error[missing-id]: ")
+
+
+def test_human_output_is_compiler_style_sorted_by_file_and_line() -> None:
+    result = run(str(FIXTURES / "unclosed-fence.md"), str(FIXTURES / "empty.md"))
+
+    assert result.exit_code == 1
+    empty, fence = FIXTURES / "empty.md", FIXTURES / "unclosed-fence.md"
+    lines = result.stdout.splitlines()
+    assert [line.split(": ", 2)[:2] for line in lines[:-1]] == [
+        [f"{empty}:3:1", "error[empty-question]"],
+        [f"{empty}:9:1", "warning[empty-answer]"],
+        [f"{fence}:3:1", "error[missing-id]"],
+        [f"{fence}:5:1", "error[unclosed-fence]"],
+        [f"{fence}:8:1", "warning[id-in-code]"],
+    ]
+    assert lines[-1] == "ankiqa: 3 errors, 2 warnings in 2 files"
+
+
+def test_exit_codes() -> None:
+    assert run(str(FIXTURES / "clean.md")).exit_code == 0
+    assert run(str(FIXTURES / "malformed-id.md")).exit_code == 0  # warnings only
+    assert run("--strict", str(FIXTURES / "malformed-id.md")).exit_code == 1
+    assert run("--strict", str(FIXTURES / "clean.md")).exit_code == 0
+    assert run(str(FIXTURES / "missing-id.md")).exit_code == 1
+    assert run(str(FIXTURES / "no-such-file.md")).exit_code == 1
+
+
+@pytest.mark.parametrize("args", [["--no-such-option"], ["--json=maybe"], ["--strict", "-x"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = run(*args, str(FIXTURES / "clean.md"))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_json_output() -> None:
+    result = run("--json", str(FIXTURES / "id-in-code.md"), str(FIXTURES / "clean.md"))
+
+    assert result.exit_code == 1
+    path = str(FIXTURES / "id-in-code.md")
+    found = json.loads(result.stdout)  # nothing but the JSON list on stdout
+    assert [{k: v for k, v in d.items() if k != "message"} for d in found] == [
+        {"file": path, "line": 1, "column": 1, "severity": "error", "code": "missing-id"},
+        {"file": path, "line": 6, "column": 1, "severity": "warning", "code": "id-in-code"},
+    ]
+    assert all(isinstance(d["message"], str) and d["message"] for d in found)
+    assert json.loads(run("--json", str(FIXTURES / "clean.md")).stdout) == []
+
+
+def test_not_utf8_gives_line_column_and_byte_offset(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.md"
+    path.write_bytes(b"### Q?\n\nA.\n\ncaf\xc3\xa9 \x80\n")  # a valid é, then a stray byte
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{path}:5:6: error[not-utf8]: not valid UTF-8 (byte offset 18); save the file as UTF-8"
+    )
+
+
+def test_not_utf8_after_a_bom_counts_the_bom(tmp_path: Path) -> None:
+    path = tmp_path / "bom.md"
+    path.write_bytes(b"\xef\xbb\xbf### Q?\n\xff\n")
+    (problem,) = check(path)
+    assert (problem.line, problem.column, problem.code) == (2, 1, "not-utf8")
+    assert "byte offset 10" in problem.message
+
+
+def test_utf16_file_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.md"
+    path.write_bytes("### Q?\n\nA.\n".encode("utf-16"))
+    (problem,) = check(path)
+    assert problem.code == "not-utf8" and "UTF-16" in problem.message
+
+
+def test_nul_characters_are_a_warning_and_never_reach_a_card(tmp_path: Path) -> None:
+    path = write_deck(tmp_path / "nul.md", "### Q?\n\nA\x00B\n\nquestion id: 1\n")
+    problems = [(d.line, d.column, d.severity, d.code) for d in check(path)]
+    assert (3, 2, "warning", "nul-character") in problems
+    question = load_project([path]).deck_files[0].questions[0]
+    assert question.answer == "A\ufffdB"
+
+
+def test_checking_twice_gives_the_same_list() -> None:
+    project = load_project([FIXTURES / "unsafe-html.md"])
+    once = check_project(project)
+    project.diagnostics = once
+    assert check_project(project) == once
