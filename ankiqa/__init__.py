@@ -1,10 +1,12 @@
 """ankiqa: Markdown question-and-answer notes → Anki packages that update in place."""
 
+from .build import ExportResult, export
+from .check import check_project
 from .diagnostics import DeckError, Diagnostic
-from .export import ExportResult, Project, export, load_project
 from .notes import NoteData, build_notes, deck_id, note_guid
 from .package import write_package
 from .parse import DeckFile, Question, parse_deck, read_deck_file
+from .project import Project, load_project
 from .render import CardRenderer
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "Project",
     "Question",
     "build_notes",
+    "check_project",
     "deck_id",
     "export",
     "load_project",

@@ -22,16 +22,14 @@ from mistletoe.token import Token
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .highlight import lexer_for
 from .notes import local_image
-from .parse import ID_LINE, DeckFile, Question
+from .parse import ID_LINE, UNREADABLE, DeckFile, Question
 from .render import CardRenderer, parse_markdown
 from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, removals, url_scheme
 
 if TYPE_CHECKING:
-    from .export import Project
+    from .project import Project
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-# Codes for text that parse found too hostile to hand to the inline parser.
-UNREADABLE = frozenset({"too-complex", "too-deep", "too-large"})
 # The renderer recurses once per level of Markdown inside Markdown (lists, quotes, emphasis,
 # links): deeper than this could exhaust Python's stack.
 MAX_NESTING = 100

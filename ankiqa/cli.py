@@ -9,10 +9,12 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from .diagnostics import DeckError, Diagnostic
+from .build import DEFAULT_DIST, anki_search, export
+from .check import check_project
+from .diagnostics import DeckError, Diagnostic, errors
 from .diff import PackageError, diff
-from .export import DEFAULT_DECKS, DEFAULT_DIST, anki_search, export
 from .ids import add_ids_to_files
+from .project import DEFAULT_DECKS, load_project
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
@@ -156,10 +158,6 @@ def check_command(
     Exit status: 0 when there are no errors (warnings are fine unless --strict), 1 when
     there are, 2 for a wrong command line.
     """
-    from .check import check_project
-    from .diagnostics import errors
-    from .export import load_project
-
     try:
         project = load_project(paths or [DEFAULT_DECKS])
     except OSError as error:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .export import DEFAULT_DECKS, load_checked_project, project_notes
 from .notes import NoteData
+from .project import DEFAULT_DECKS, load_checked_project, project_notes
 
 
 class PackageError(Exception):

@@ -24,15 +24,13 @@ from pathlib import Path
 
 from .atomic import write_atomically
 from .diagnostics import ERROR, Diagnostic
-from .export import find_sources
-from .parse import DeckFile, parse_deck
+from .parse import UNREADABLE, DeckFile, parse_deck
+from .project import find_sources
 
 ID_PREFIX = "question id: "
 # Line breaks exactly as parse.source_lines counts them: "\r\n", a lone "\r", or "\n".
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _LINE_ENDING = re.compile(r"\r\n|\r|\n")
-# Parse problems that mean the file could not be read as a deck at all.
-_UNREADABLE = frozenset({"too-deep"})
 
 
 def new_uuid() -> str:
@@ -168,7 +166,7 @@ def _decode(data: bytes, path: Path) -> tuple[bytes, str, DeckFile] | Diagnostic
 
 
 def _unreadable(deck_file: DeckFile) -> tuple[Diagnostic, ...]:
-    return tuple(d for d in deck_file.diagnostics if d.code in _UNREADABLE)
+    return tuple(d for d in deck_file.diagnostics if d.code in UNREADABLE)
 
 
 def _file_error(path: Path, code: str, verb: str, error: OSError) -> Diagnostic:

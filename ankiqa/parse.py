@@ -34,6 +34,8 @@ from .tokens import BLOCK_TOKENS
 ID_LINE = re.compile(r"[ \t]*question[ \t]*id[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
+# Codes for text too hostile to hand to mistletoe's parsers: it was not read.
+UNREADABLE = frozenset({"too-complex", "too-deep", "too-large"})
 
 MAX_FILE_BYTES = 5_000_000  # about 15,000 questions
 MAX_CARD_CHARS = 100_000  # a question and its answer: pages of text, far more than a card

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ankiqa.check import check_project
 from ankiqa.cli import app
-from ankiqa.export import load_project
+from ankiqa.project import load_project
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 

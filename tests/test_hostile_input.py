@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from ankiqa.check import check_deck_file, check_project
 from ankiqa.cli import app
-from ankiqa.export import load_project
 from ankiqa.parse import MAX_DEPTH, parse_deck
+from ankiqa.project import load_project
 from ankiqa.render import CardRenderer, parse_markdown
 
 ID = "question id: 4d1c7e0a-9b8f-4a6e-8d5c-3b2a1f0e9d8c"

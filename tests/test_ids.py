@@ -250,11 +250,15 @@ def test_not_utf8_is_reported_with_its_byte_offset_and_left_alone(tmp_path: Path
     assert good.read_bytes() == b"### Q\n\nA\n\nquestion id: id-1\n"
 
 
-def test_nesting_too_deep_to_read_is_reported(tmp_path: Path) -> None:
-    data = b"### Q\n\n" + b">" * 100_000 + b" deep\n"
-    result = add_ids(data, Path("deep.md"))
+@pytest.mark.parametrize(
+    ("hostile", "code"),
+    [(b">" * 100_000 + b" deep", "too-deep"), (b"[]" * 10_000, "too-complex")],
+)
+def test_text_too_hostile_to_read_is_reported(hostile: bytes, code: str) -> None:
+    data = b"### Q\n\n" + hostile + b"\n"
+    result = add_ids(data, Path("hostile.md"))
     assert result.data == data
-    assert [d.code for d in result.diagnostics] == ["too-deep"]
+    assert [d.code for d in result.diagnostics] == [code]
 
 
 # --- how the file is written ------------------------------------------------------------

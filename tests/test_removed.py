@@ -6,7 +6,7 @@ from __future__ import annotations
 from anki_client import import_package, open_collection
 
 import ankiqa
-from ankiqa.export import anki_search
+from ankiqa.build import anki_search
 
 TRICKY_IDS = ("weird_id*x:y", 'back\\slash"q', "A&B<c>", "plain-1")
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import zipfile
 from pathlib import Path
 
 import ankiqa
+from ankiqa import project as ankiqa_project
 from ankiqa.state import STATE_FILE
 
-ankiqa_export = importlib.import_module("ankiqa.export")  # the module, not the function
 ROOT = Path(__file__).resolve().parent.parent
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -79,9 +78,9 @@ def test_rendering_in_worker_processes_builds_the_same_bytes(tmp_path, monkeypat
     sequential = make_project(tmp_path / "sequential")
     parallel = make_project(tmp_path / "parallel")
     export(sequential, now=1_800_000_000)
-    monkeypatch.setattr(ankiqa_export, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(ankiqa_export, "PART_SIZE", 2)
-    monkeypatch.setattr(ankiqa_export, "_cores", lambda: 2)
+    monkeypatch.setattr(ankiqa_project, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ankiqa_project, "PART_SIZE", 2)
+    monkeypatch.setattr(ankiqa_project, "_cores", lambda: 2)
     export(parallel, now=1_800_000_000)
     for package in (sequential / "dist").rglob("*.apkg"):
         twin = parallel / "dist" / package.relative_to(sequential / "dist")

@@ -14,7 +14,7 @@ from sync_server import sync, sync_server
 
 import ankiqa
 from ankiqa import notetype
-from ankiqa.export import anki_search
+from ankiqa.build import anki_search
 
 # Not a full sync. A normal sync is done inside sync_collection(), which then answers
 # NO_CHANGES ("nothing more to do"); only a full sync would be left to the caller.
@@ -35,7 +35,7 @@ def write_deck(path: Path, questions: dict[str, tuple[str, str]]) -> None:
 
 def export(project: Path, now: int | None = None) -> Path:
     result = ankiqa.export([project / "decks"], output=project / "deck.apkg", now=now)
-    assert not result.warnings
+    assert {warning.code for warning in result.warnings} <= {"malformed-id"}  # short test ids
     return project / "deck.apkg"
 
 

@@ -1,0 +1,152 @@
+"""`export`: a project → `.apkg` packages, and the build state that keeps them minimal.
+
+Deck files are loaded and checked (`project`), rendered into notes (`notes`), given
+their `mod` by the build state (`state`) and written (`package`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cache import default_folder as default_cache_folder
+from .diagnostics import ERROR, DeckError, Diagnostic
+from .notes import NoteData, id_field
+from .notetype import FIELDS, NoteType
+from .package import write_package
+from .project import DEFAULT_DECKS, Project, load_checked_project, project_notes
+from .state import (
+    STATE_FILE,
+    BuildState,
+    StateError,
+    content_hash,
+    load_state,
+    note_type_hash,
+    save_state,
+)
+
+DEFAULT_DIST = Path("dist")
+QUESTION_ID_FIELD = FIELDS[2]["name"]
+
+
+@dataclass(frozen=True, order=True)
+class RemovedQuestion:
+    id: str
+    file: Path  # where it was last seen
+
+
+@dataclass
+class ExportResult:
+    removed: list[RemovedQuestion] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    up_to_date: list[Path] = field(default_factory=list)
+    decks: list[str] = field(default_factory=list)
+    notes: int = 0
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def export(
+    paths: Sequence[Path] = (DEFAULT_DECKS,),
+    output: Path | None = None,
+    dist: Path = DEFAULT_DIST,
+    progress: Callable[[int, int], None] | None = None,
+    now: int | None = None,
+    cache: bool = True,
+) -> ExportResult:
+    """Export deck files to `.apkg` packages, and record what was exported in the build
+    state beside them (see `state`).
+
+    With `output`, one package holds every deck; otherwise each deck file becomes
+    `dist/<its path below its folder>.apkg`. Raises DeckError, before writing anything,
+    when the input has errors. `progress(done, total)` is called as questions are rendered.
+    `cache=False` renders every question, ignoring the render cache (see `cache`).
+    """
+    project = load_checked_project(paths)
+    states = _load_states({source.root for source in project.sources})
+    now = int(time.time()) if now is None else now
+    note_type = NoteType()
+    type_hash = note_type_hash(note_type.fields, note_type.templates, note_type.css)
+    type_mods = {root: state.stamp(None, type_hash, now) for root, state in states.items()}
+
+    builds: dict[Path, list[NoteData]] = defaultdict(list)
+    mods: dict[str, int] = {}
+    type_mod: dict[Path, int] = defaultdict(int)
+    total = sum(len(deck_file.questions) for deck_file in project.deck_files)
+    done = 0
+    for source, notes in project_notes(project, default_cache_folder() if cache else None):
+        target = Path(output or dist / source.relative.with_suffix(".apkg"))
+        file = source.relative.as_posix()
+        for note in notes:
+            state = states[source.root]
+            mods[note.guid] = state.stamp(note.question.id, content_hash(note), now, file)
+        builds[target] += notes
+        type_mod[target] = max(type_mod[target], type_mods[source.root])
+        done += len(notes)
+        if progress:
+            progress(done, total)
+
+    result = ExportResult(warnings=project.diagnostics)
+    result.removed = _removed_questions(project, paths, states)
+    for target, notes in builds.items():
+        note_mods = {note.guid: mods[note.guid] for note in notes}
+        if write_package(notes, target, note_mods, type_mod[target]):
+            result.written.append(target)
+        else:
+            result.up_to_date.append(target)
+        result.notes += len(notes)
+    result.decks = sorted({note.deck for notes in builds.values() for note in notes})
+    for root, state in states.items():
+        save_state(root, state)
+    return result
+
+
+def _load_states(roots: Iterable[Path]) -> dict[Path, BuildState]:
+    states, problems = {}, []
+    for root in sorted(roots):
+        try:
+            states[root] = load_state(root)
+        except StateError as error:
+            message = f"damaged build state ({error}); restore it from git"
+            problems.append(
+                Diagnostic(root / STATE_FILE, error.line, 1, ERROR, "bad-state", message)
+            )
+    if problems:
+        raise DeckError(problems)
+    return states
+
+
+def _removed_questions(
+    project: Project, paths: Sequence[Path], states: dict[Path, BuildState]
+) -> list[RemovedQuestion]:
+    """Questions the state knows that the Markdown no longer has, and mark them removed.
+
+    Only questions of the deck files being exported count, or of every file once a
+    whole folder is exported: exporting one file says nothing of the others.
+    """
+    present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
+    whole_folders = {Path(path) for path in paths if Path(path).is_dir()}
+    exported = {(source.root, source.relative.as_posix()) for source in project.sources}
+    removed = []
+    for root, state in states.items():
+        gone = [
+            question_id
+            for question_id, entry in state.questions.items()
+            if entry.hash is not None
+            and question_id not in present
+            and (root in whole_folders or (root, entry.file) in exported)
+        ]
+        state.mark_removed(gone)
+        removed += [RemovedQuestion(q, root / state.questions[q].file) for q in gone]
+    return sorted(removed)
+
+
+def anki_search(question_ids: Iterable[str]) -> str:
+    """An Anki browser search that finds the notes of these questions: the field as
+    stored, with Anki's wildcards and quotes escaped."""
+    fields = (id_field(question_id) for question_id in question_ids)
+    escaped = (re.sub(r'([\\"*_])', r"\\\1", field) for field in fields)
+    return " OR ".join(f'"{QUESTION_ID_FIELD}:{field}"' for field in escaped)

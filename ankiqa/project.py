@@ -1,0 +1,148 @@
+"""A project: the deck files named on the command line, parsed, checked and rendered."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .check import check_project
+from .diagnostics import ERROR, DeckError, Diagnostic, errors
+from .notes import NoteData, build_notes
+from .parse import DeckFile, read_deck_file
+from .state import STATE_FILE
+
+DEFAULT_DECKS = Path("decks")
+DECK_SUFFIX = ".md"
+PARALLEL_FROM = 1500  # questions; below this, starting processes costs more than it saves
+PART_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Source:
+    """A deck file, and the folder its deck name and package path are relative to."""
+
+    path: Path
+    root: Path
+
+    @property
+    def relative(self) -> Path:
+        return Path(os.path.relpath(self.path, self.root))
+
+    @property
+    def deck_prefix(self) -> str:
+        """`Parent::Child::` for a file in `root/Parent/Child/`."""
+        return "".join(f"{folder}::" for folder in self.relative.parent.parts)
+
+
+@dataclass
+class Project:
+    """Parsed deck files and every problem found in them."""
+
+    sources: list[Source]
+    deck_files: list[DeckFile]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]:
+    """Deck files named by `paths`: a file itself, or every `.md` file below a folder.
+
+    Files in hidden folders (such as `.git`) are skipped.
+    """
+    sources, problems = [], []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(
+                file
+                for file in path.rglob(f"*{DECK_SUFFIX}")
+                if file.is_file()
+                and not any(part.startswith(".") for part in file.relative_to(path).parts)
+            )
+            sources += [Source(file, path) for file in found]
+            if not found:
+                problems.append(
+                    Diagnostic(path, 1, 1, ERROR, "no-decks", f"no {DECK_SUFFIX} files in folder")
+                )
+        elif path.is_file():
+            sources.append(Source(path, _state_folder(path)))
+        else:
+            problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
+    return sources, problems
+
+
+def _state_folder(deck_file: Path) -> Path:
+    """The folder a lone deck file belongs to: the nearest one above it with a build
+    state (so its deck name and state are those of a whole-folder export), else its own."""
+    for folder in deck_file.absolute().parents:
+        if (folder / STATE_FILE).is_file():
+            return Path(os.path.relpath(folder))
+    return deck_file.parent
+
+
+def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
+    """Find and parse deck files, and check that no question id is used twice."""
+    sources, problems = find_sources(paths)
+    deck_files = [read_deck_file(source.path, source.deck_prefix) for source in sources]
+    for deck_file in deck_files:
+        problems += deck_file.diagnostics
+    problems += duplicate_ids(deck_files)
+    return Project(sources, deck_files, sorted(problems))
+
+
+def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
+    """An error at every place an id is used more than once, naming the other places."""
+    places = defaultdict(list)
+    for deck_file in deck_files:
+        for question in deck_file.questions:
+            if question.id is not None:
+                places[question.id].append(question)
+    problems = []
+    for question_id, questions in places.items():
+        for question in questions if len(questions) > 1 else ():
+            others = ", ".join(f"{q.path}:{q.line}" for q in questions if q is not question)
+            message = f"question id {question_id} is also used at {others}"
+            problems.append(
+                Diagnostic(question.path, question.id_line, 1, ERROR, "duplicate-id", message)
+            )
+    return problems
+
+
+def load_checked_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
+    """`load_project` with every check of `ankiqa check`; raises DeckError when there are
+    errors. The project's diagnostics are then its warnings."""
+    project = load_project(paths)
+    project.diagnostics = check_project(project)
+    if errors(project.diagnostics):
+        raise DeckError(errors(project.diagnostics))
+    return project
+
+
+def project_notes(
+    project: Project, cache: Path | None = None
+) -> Iterator[tuple[Source, list[NoteData]]]:
+    """Every deck file's rendered notes, in order, a file or a part of a file at a time.
+
+    Rendering is most of an export's time: questions found in the `cache` folder are not
+    rendered again, and a large project renders on every core.
+    """
+    parts = [
+        (source, replace(deck_file, questions=deck_file.questions[start : start + PART_SIZE]))
+        for source, deck_file in zip(project.sources, project.deck_files, strict=True)
+        for start in range(0, len(deck_file.questions), PART_SIZE)
+    ]
+    workers = _cores()
+    if workers < 2 or sum(len(part.questions) for _, part in parts) < PARALLEL_FROM:
+        yield from ((source, build_notes(part, source.root, cache)) for source, part in parts)
+        return
+    sources = [source for source, _ in parts]
+    with ProcessPoolExecutor(workers) as pool:
+        roots = [source.root for source in sources]
+        rendered = pool.map(build_notes, [part for _, part in parts], roots, [cache] * len(parts))
+        yield from zip(sources, rendered, strict=True)
+
+
+def _cores() -> int:
+    return (getattr(os, "process_cpu_count", None) or os.cpu_count)() or 1
