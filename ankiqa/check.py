@@ -21,8 +21,9 @@ from mistletoe.token import Token
 
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .highlight import lexer_for
+from .limits import UNREADABLE
 from .notes import local_image
-from .parse import ID_LINE, UNREADABLE, DeckFile, Question
+from .parse import ID_LINE, DeckFile, Question
 from .render import CardRenderer, parse_markdown
 from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, removals, url_scheme
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from .atomic import write_atomically
 from .diagnostics import ERROR, Diagnostic
-from .parse import UNREADABLE, DeckFile, parse_deck
+from .limits import UNREADABLE
+from .parse import DeckFile, decode, parse_deck
 from .project import find_sources
 
 ID_PREFIX = "question id: "
@@ -153,15 +154,11 @@ def add_ids_to_files(
 
 def _decode(data: bytes, path: Path) -> tuple[bytes, str, DeckFile] | Diagnostic:
     """The file's BOM (kept aside, written back as it was), its text, and its parse."""
-    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-    try:
-        text = data[len(bom) :].decode("utf-8")
-    except UnicodeDecodeError as error:
-        offset = len(bom) + error.start
-        line = data.count(b"\n", 0, offset) + 1
-        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-        message = f"not valid UTF-8 (byte offset {offset}); save the file as UTF-8"
-        return Diagnostic(path, line, column, ERROR, "not-utf8", message)
+    text = decode(data, path)
+    if isinstance(text, Diagnostic):
+        return text
+    bom = codecs.BOM_UTF8 if text.startswith("\ufeff") else b""
+    text = text.removeprefix("\ufeff")
     return bom, text, parse_deck(text, path)
 
 

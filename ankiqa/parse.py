@@ -9,11 +9,7 @@ which become tags.
 Structure comes from mistletoe's block parser, so a `###` or an id line inside a code
 block is code, not structure. Mistakes that change the structure (a fence never closed,
 a `####` that is no question) are reported here; `check` adds the rest.
-
-mistletoe is slow on some input: it copies the text once per level of nesting, and some
-of its regular expressions take time quadratic in a run of spaces or in the number of
-`]`, `*` and `_`. Such input is reported as an error instead of being read, so a hostile
-file costs seconds and bounded memory, never minutes or a RecursionError.
+Text too hostile for mistletoe (see `limits`) is reported instead of read.
 """
 
 from __future__ import annotations
@@ -29,23 +25,20 @@ from mistletoe import Document, block_token, span_token
 from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading
 
 from .diagnostics import ERROR, WARNING, Diagnostic
+from .limits import (
+    MAX_CARD_CHARS,
+    MAX_FILE_BYTES,
+    hostile_line,
+    restore_mistletoe,
+    too_complex,
+)
 from .tokens import BLOCK_TOKENS
 
 ID_LINE = re.compile(r"[ \t]*question[ \t]*id[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
-# Codes for text too hostile to hand to mistletoe's parsers: it was not read.
-UNREADABLE = frozenset({"too-complex", "too-deep", "too-large"})
 
-MAX_FILE_BYTES = 5_000_000  # about 15,000 questions
-MAX_CARD_CHARS = 100_000  # a question and its answer: pages of text, far more than a card
-MAX_DEPTH = 32  # lists and quotes inside each other
-MAX_INLINE_WORK = 20_000_000  # steps of mistletoe's inline parser: about a second
-
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
-_CONTAINER_MARK = re.compile(r"([ \t]*)(?:(> ?)|(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$))")
-_SPACE_RUN = re.compile(r"[^\S\n]{2,}")
 
 
 @dataclass(frozen=True)
@@ -86,11 +79,18 @@ def read_deck_file(path: Path, deck_prefix: str = "") -> DeckFile:
         return DeckFile(path, deck_prefix + path.stem, (), (problem,))
     if len(data) > MAX_FILE_BYTES:
         return DeckFile(path, deck_prefix + path.stem, (), (_too_large(path),))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        return DeckFile(path, deck_prefix + path.stem, (), (_not_utf8(path, data, error),))
+    text = decode(data, path)
+    if isinstance(text, Diagnostic):
+        return DeckFile(path, deck_prefix + path.stem, (), (text,))
     return parse_deck(text, path, deck_prefix)
+
+
+def decode(data: bytes, path: Path) -> str | Diagnostic:
+    """A deck file's text (a BOM stays, as "\\ufeff"), or why it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return _not_utf8(path, data, error)
 
 
 def _too_large(path: Path) -> Diagnostic:
@@ -100,7 +100,7 @@ def _too_large(path: Path) -> Diagnostic:
 
 
 def _not_utf8(path: Path, data: bytes, error: UnicodeDecodeError) -> Diagnostic:
-    offset = error.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+    offset = error.start
     line_start = data.rfind(b"\n", 0, offset) + 1
     line = data.count(b"\n", 0, offset) + 1
     column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
@@ -137,13 +137,13 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         problems.append(Diagnostic(path, number, column, WARNING, "nul-character", message))
         lines = [line.replace("\x00", "\ufffd") for line in lines]
 
-    hostile = _hostile_line(path, lines)
+    hostile = hostile_line(path, lines)
     if hostile is not None:
         return DeckFile(path, deck_prefix + path.stem, (), (*problems, hostile))
     try:
         with _blocks_only():
             document = Document(lines)
-    except RecursionError:  # a last resort: _hostile_line should have caught it
+    except RecursionError:  # a last resort: hostile_line should have caught it
         problem(1, "too-deep", "Markdown nested too deeply to read")
         return DeckFile(path, deck_prefix + path.stem, (), tuple(problems))
 
@@ -206,71 +206,10 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
             )
         )
     problems += _structure_problems(path, document.children, lines)
+    problems += too_complex(path, document.children)
     if not questions:
         problem(1, "no-questions", "no questions: a question is a `### ` heading")
     return DeckFile(path, deck, tuple(questions), tuple(problems))
-
-
-def _hostile_line(path: Path, lines: list[str]) -> Diagnostic | None:
-    """The first line that mistletoe would take minutes or gigabytes to read: lists or
-    quotes nested more than MAX_DEPTH deep, or runs of thousands of spaces. Fenced code
-    is skipped: mistletoe does not look into it."""
-    fence = ""
-    for number, line in enumerate(lines, 1):
-        marks = _FENCE.match(line)
-        if fence:
-            if marks and marks.group(1).startswith(fence) and not line[marks.end() :].strip():
-                fence = ""
-            continue
-        if marks and not (marks.group(1)[0] == "`" and "`" in line[marks.end() :]):
-            fence = marks.group(1)
-            continue
-        column = _too_deep_at(line)
-        if column:
-            message = f"lists or quotes nested more than {MAX_DEPTH} levels deep"
-            return Diagnostic(path, number, column, ERROR, "too-deep", message)
-        if len(line) ** 2 > MAX_INLINE_WORK and _space_work(line.lstrip()) > MAX_INLINE_WORK:
-            message = "runs of thousands of spaces: too slow for the Markdown reader; remove them"
-            return Diagnostic(path, number, 1, ERROR, "too-complex", message)
-    return None
-
-
-def _too_deep_at(line: str) -> int | None:
-    """The column at which lists and quotes on this line may nest deeper than MAX_DEPTH.
-
-    A cheap upper bound: each level takes a `>` (with the space after it), or at least two
-    columns (a list marker and a space, or the indentation of a list item's text).
-    """
-    position = quotes = columns = 0
-    while mark := _CONTAINER_MARK.match(line, position):
-        indent, quote = mark.group(1), mark.group(2)
-        quotes += bool(quote)
-        width = len(indent) if quote else len(mark.group())
-        columns += width + 3 * mark.group().count("\t")
-        position = mark.end()
-        if quotes + columns // 2 > MAX_DEPTH:
-            if _is_thematic_break(line):  # `- - - - -` is a line, not lists
-                return None
-            return mark.start() + len(indent) + 1
-    return None
-
-
-def _is_thematic_break(line: str) -> bool:
-    marks = line.replace(" ", "").replace("\t", "").rstrip("\n")
-    return len(marks) >= 3 and marks[0] in "-*_" and marks == marks[0] * len(marks)
-
-
-def _space_work(text: str) -> int:
-    """Steps mistletoe's regular expressions may backtrack over runs of spaces in `text`."""
-    return sum((run.end() - run.start()) ** 2 for run in _SPACE_RUN.finditer(text))
-
-
-def _inline_work(text: str) -> int:
-    """About how many steps mistletoe's inline parser takes for `text`: it rescans the rest
-    of the text at every `]`, may pair every `*` or `_` with every other one and reread the
-    text between them, and backtracks over runs of spaces."""
-    marks = text.count("*") + text.count("_")
-    return len(text) * (text.count("]") + marks) + marks * marks + _space_work(text)
 
 
 def _structure_problems(path: Path, tokens: list[BlockToken], lines: list[str]) -> list[Diagnostic]:
@@ -305,14 +244,6 @@ def _structure_problems(path: Path, tokens: list[BlockToken], lines: list[str]) 
             message = f"code fence never closed: the rest of the file is code{lost}"
             problem(token.line_number, "unclosed-fence", message, token.indentation + 1)
 
-    for line, text in _inline_texts(tokens):
-        if _inline_work(text) > MAX_INLINE_WORK:
-            message = (
-                f"text too long and complex for the Markdown reader ({len(text):,} characters"
-                f" with {sum(map(text.count, '*_]')):,} of `*`, `_` and `]`):"
-                " split it, or put it in a code block"
-            )
-            problem(line, "too-complex", message)
     return problems
 
 
@@ -324,22 +255,6 @@ def _indent(lines: list[str], token: BlockToken) -> int:
 def _runs_to_the_end(fence: CodeFence, lines: list[str]) -> bool:
     """Whether a top-level fence has no closing line: its content reaches the last line."""
     return fence.line_number + fence.content.count("\n") >= len(lines)
-
-
-def _inline_texts(tokens: list[BlockToken]) -> Iterator[tuple[int, str]]:
-    """(line, text) of every paragraph, heading and table cell, which the renderer will
-    parse for inline Markdown."""
-    stack = list(tokens)
-    while stack:
-        token = stack.pop()
-        if isinstance(token, (CodeFence, BlockCode)):
-            continue
-        header = getattr(token, "header", None)  # a table's first row is not a child
-        for child in [header, *token.children] if header else token.children or ():
-            if isinstance(child, span_token.RawText):
-                yield token.line_number, child.content
-            elif isinstance(child, BlockToken):
-                stack.append(child)
 
 
 def _heading_text(line: str) -> str:
@@ -379,6 +294,4 @@ def _blocks_only() -> Iterator[None]:
         for token in BLOCK_TOKENS:
             block_token.remove_token(token)
         span_token._token_types = inline_tokens
-        # Quote.read turns this off while it reads and on after; an exception in between
-        # (RecursionError) would leave it off for every later parse.
-        block_token.Paragraph.parse_setext = True
+        restore_mistletoe()

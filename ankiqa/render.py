@@ -11,6 +11,7 @@ from mistletoe import Document, block_token, span_token
 from mistletoe.html_renderer import HtmlRenderer
 
 from .highlight import code_block_html
+from .limits import restore_mistletoe
 from .sanitize import clean
 from .tokens import BLOCK_TOKENS, SPAN_TOKENS, BareUrl, DisplayMath, InlineMath, MathBlock
 
@@ -28,9 +29,7 @@ def parse_markdown(text: str) -> Document:
     try:
         return Document(text if text.endswith("\n") else text + "\n")
     finally:
-        # Quote.read turns this off while it reads and on after; an exception in between
-        # (RecursionError) would leave it off for every later parse.
-        block_token.Paragraph.parse_setext = True
+        restore_mistletoe()
 
 
 class CardRenderer(HtmlRenderer):

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from ankiqa.check import check_deck_file, check_project
 from ankiqa.cli import app
-from ankiqa.parse import MAX_DEPTH, parse_deck
+from ankiqa.limits import MAX_DEPTH
+from ankiqa.parse import parse_deck
 from ankiqa.project import load_project
 from ankiqa.render import CardRenderer, parse_markdown
 
