@@ -9,6 +9,40 @@ from pathlib import Path
 ERROR = "error"
 WARNING = "warning"
 
+# Every code a diagnostic can have; each is explained in the README's table.
+CODES = frozenset(
+    {
+        "bad-id",
+        "bad-state",
+        "cannot-add-id",
+        "duplicate-id",
+        "empty-answer",
+        "empty-question",
+        "extra-id",
+        "id-in-code",
+        "image-not-found",
+        "image-outside-root",
+        "malformed-id",
+        "missing-id",
+        "no-decks",
+        "no-questions",
+        "not-found",
+        "not-utf8",
+        "nul-character",
+        "removed-html",
+        "skipped-level",
+        "too-complex",
+        "too-deep",
+        "too-large",
+        "unclosed-fence",
+        "unclosed-html",
+        "unknown-language",
+        "unreadable",
+        "unsafe-html",
+        "unwritable",
+    }
+)
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
@@ -18,6 +52,10 @@ class Diagnostic:
     severity: str
     code: str
     message: str
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"undocumented diagnostic code {self.code!r}: add it to CODES")
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.column}"
