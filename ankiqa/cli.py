@@ -108,8 +108,9 @@ def export_command(
         if bar is not None:
             bar.__exit__(None, None, None)
 
-    for warning in result.warnings:
-        typer.echo(str(warning), err=True)
+    if result.warnings:  # shown in full by `ankiqa check`; some, like malformed-id, are for ever
+        count = len(result.warnings)
+        typer.echo(f"{count} warning{'s' * (count != 1)}: see `ankiqa check`", err=True)
     decks = len(result.decks)
     typer.echo(f"{result.notes} notes in {decks} deck{'s' * (decks != 1)}")
     for path in result.written:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -138,10 +139,16 @@ def project_notes(
         yield from ((source, build_notes(part, source.root, cache)) for source, part in parts)
         return
     sources = [source for source, _ in parts]
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=_ignore_interrupts) as pool:
         roots = [source.root for source in sources]
         rendered = pool.map(build_notes, [part for _, part in parts], roots, [cache] * len(parts))
         yield from zip(sources, rendered, strict=True)
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the main process's to handle (it stops the export and
+    writes nothing), not a traceback from every worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _cores() -> int:
