@@ -63,9 +63,10 @@ def export(
     With `output`, one package holds every deck; otherwise each deck file becomes
     `dist/<its path below its folder>.apkg`. Raises DeckError, before writing anything,
     when the input has errors. `progress(done, total)` is called as questions are rendered.
-    `cache=False` renders every question, ignoring the render cache (see `cache`).
+    `cache=False` renders and checks every question, ignoring the cache (see `cache`).
     """
-    project = load_checked_project(paths)
+    cache_folder = default_cache_folder() if cache else None
+    project = load_checked_project(paths, cache_folder)
     states = _load_states({source.root for source in project.sources})
     now = int(time.time()) if now is None else now
     note_type = NoteType()
@@ -77,7 +78,7 @@ def export(
     type_mod: dict[Path, int] = defaultdict(int)
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
-    for source, notes in project_notes(project, default_cache_folder() if cache else None):
+    for source, notes in project_notes(project, cache_folder):
         target = Path(output or dist / source.relative.with_suffix(".apkg"))
         file = source.relative.as_posix()
         for note in notes:

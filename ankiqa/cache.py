@@ -1,9 +1,11 @@
-"""Card fields rendered before, so that a re-export renders only what was edited.
+"""Work done before on the same Markdown, so that a re-export renders and checks only
+what was edited.
 
-Rendering is most of an export's time. The cache maps a hash of a question's Markdown,
-and of the code and library versions that render it, to the HTML they gave. It lives
-in the user's cache folder, not in the project: deleting it only costs time, and a
-cache that cannot be opened or written is simply not used.
+Rendering and checking are most of an export's time. The cache maps a hash of a
+question's Markdown, and of the code and library versions that read it, to the HTML
+they gave, and remembers which questions `check` found nothing in. It lives in the
+user's cache folder, not in the project: deleting it only costs time, and a cache that
+cannot be opened or written is simply not used.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class RenderCache:
             db = sqlite3.connect(folder / name, timeout=30)
             db.execute("pragma journal_mode=wal")
             db.execute("create table if not exists fields (key text primary key, front, back)")
+            db.execute("create table if not exists clean (key text primary key)")
             self._db = db
         except (OSError, sqlite3.Error):
             return
@@ -77,6 +80,24 @@ class RenderCache:
                 "insert or replace into fields values (?, ?, ?)",
                 (_key(heading, answer), front, back),
             )
+        except sqlite3.Error:
+            return
+
+    def is_clean(self, heading: str, answer: str) -> bool:
+        """Whether `check` found nothing in this question before."""
+        if self._db is None:
+            return False
+        try:
+            key = (_key(heading, answer),)
+            return self._db.execute("select 1 from clean where key=?", key).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+    def mark_clean(self, heading: str, answer: str) -> None:
+        if self._db is None:
+            return
+        try:
+            self._db.execute("insert or ignore into clean values (?)", (_key(heading, answer),))
         except sqlite3.Error:
             return
 

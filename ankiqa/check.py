@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from mistletoe import block_token, span_token
 from mistletoe.token import Token
 
+from .cache import RenderCache
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .highlight import lexer_for
 from .limits import UNREADABLE
@@ -42,25 +43,36 @@ _WORTH_READING = re.compile(r"[<\[]|```|~~~")
 _HTML_TO_CLOSE = re.compile(r"[ \t]*<(?:(!--)|(script|pre|style|textarea)[\s>])", re.IGNORECASE)
 
 
-def check_project(project: Project) -> list[Diagnostic]:
+def check_project(project: Project, cache: Path | None = None) -> list[Diagnostic]:
     """The project's diagnostics and those of every check here, sorted, each once (so
     checking a project twice gives the same list)."""
     found = set(project.diagnostics)
     for source, deck_file in zip(project.sources, project.deck_files, strict=True):
-        found.update(check_deck_file(deck_file, source.root))
+        found.update(check_deck_file(deck_file, source.root, cache))
     return sorted(found)
 
 
-def check_deck_file(deck_file: DeckFile, root: Path) -> list[Diagnostic]:
+def check_deck_file(deck_file: DeckFile, root: Path, cache: Path | None = None) -> list[Diagnostic]:
     """Problems of a parsed deck file that `parse` does not report. Images must be inside
-    `root`, as they must be to be exported."""
+    `root`, as they must be to be exported. With a `cache` folder, questions found clean
+    before are not read again (see `cache`), unless they have images: files change."""
     unreadable = [d.line for d in deck_file.diagnostics if d.code in UNREADABLE]
+    known = RenderCache(cache) if cache else None
     problems = []
     with CardRenderer():  # the renderer's syntax: math is not links, and so on
         for question in deck_file.questions:
             problems += _question_problems(question)
-            if not any(question.line <= line <= question.end_line for line in unreadable):
-                problems += _QuestionReader(question, root).problems()
+            if any(question.line <= line <= question.end_line for line in unreadable):
+                continue
+            if known and question.id and known.is_clean(question.heading, question.answer):
+                continue
+            reader = _QuestionReader(question, root)
+            found = reader.problems()
+            if known and question.id and not found and not reader.saw_image:
+                known.mark_clean(question.heading, question.answer)
+            problems += found
+    if known:
+        known.close()
     return problems
 
 
@@ -93,6 +105,7 @@ class _QuestionReader:
         self.lowered: dict[int, str] = {}  # answer lines, lower-cased as needed
         self.found: list[Diagnostic] = []
         self.id_in_code = False
+        self.saw_image = False
         # Where `locate` searches from: an answer line (None in the heading) and a column.
         self.block_line: int | None = None
         self.cursor = 0
@@ -144,6 +157,7 @@ class _QuestionReader:
         elif isinstance(token, (span_token.Link, span_token.AutoLink)):
             self.url(token.target, "link")
         elif isinstance(token, span_token.Image):
+            self.saw_image = True
             self.url(token.src, "image")
             self.image(token.src)
 

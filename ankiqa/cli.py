@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from .build import DEFAULT_DIST, anki_search, export
+from .cache import default_folder as default_cache_folder
 from .check import check_project
 from .diagnostics import DeckError, Diagnostic, errors
 from .diff import PackageError, diff
@@ -164,7 +165,7 @@ def check_command(
     except OSError as error:
         typer.echo(f"ankiqa: {error.filename or ''}: {error.strerror}", err=True)
         raise typer.Exit(1) from None
-    diagnostics = check_project(project)
+    diagnostics = check_project(project, default_cache_folder())
     failed = len(errors(diagnostics))
     warned = len(diagnostics) - failed
     if as_json:

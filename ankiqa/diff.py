@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .cache import default_folder as default_cache_folder
 from .notes import NoteData
 from .project import DEFAULT_DECKS, load_checked_project, project_notes
 
@@ -78,8 +79,8 @@ def diff(old: Path, new: Path | Sequence[Path] = (DEFAULT_DECKS,)) -> Diff:
         new = [new]
     if len(new) == 1 and Path(new[0]).suffix == ".apkg":
         return diff_notes(read_package(old), read_package(Path(new[0])))
-    project = load_checked_project(new)
-    built = [note for _, notes in project_notes(project) for note in notes]
+    project = load_checked_project(new, default_cache_folder())
+    built = [note for _, notes in project_notes(project, default_cache_folder()) for note in notes]
     return diff_notes(read_package(old), summarize(built))
 
 

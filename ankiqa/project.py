@@ -111,11 +111,13 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
     return problems
 
 
-def load_checked_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
+def load_checked_project(
+    paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = None
+) -> Project:
     """`load_project` with every check of `ankiqa check`; raises DeckError when there are
-    errors. The project's diagnostics are then its warnings."""
+    errors. The project's diagnostics are then its warnings. See `cache` for `cache`."""
     project = load_project(paths)
-    project.diagnostics = check_project(project)
+    project.diagnostics = check_project(project, cache)
     if errors(project.diagnostics):
         raise DeckError(errors(project.diagnostics))
     return project

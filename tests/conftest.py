@@ -51,9 +51,10 @@ def write_rich_deck(path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def render_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test renders into a cache of its own, never the user's."""
-    folder = tmp_path / "render-cache"
+def render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has a cache of its own, never the user's, outside its tmp_path (which
+    some tests watch for changes)."""
+    folder = tmp_path_factory.mktemp("render-cache")
     monkeypatch.setenv(CACHE_ENV, str(folder))
     return folder
 

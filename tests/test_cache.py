@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import ankiqa
-from ankiqa import cache
+from ankiqa import cache, check
+from ankiqa.project import load_project
 from ankiqa.render import CardRenderer
 
 
@@ -66,3 +67,35 @@ def test_an_unusable_cache_folder_only_costs_time(decks: Path, tmp_path, monkeyp
     for _ in range(2):
         ankiqa.export([decks], output=tmp_path / "x.apkg", now=1_800_000_000)
     assert len(rendered) == 12
+
+
+def test_check_rereads_only_what_it_cannot_trust(tmp_path, monkeypatch):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "dot.png").write_bytes(b"png")
+    (decks / "d.md").write_text(
+        "### Clean?\n\nYes.\n\nquestion id: clean-1\n\n"
+        "### Unknown language?\n\n```nosuchlanguage\nx\n```\n\nquestion id: code-1\n\n"
+        "### Picture?\n\n![dot](dot.png)\n\nquestion id: picture-1\n",
+        encoding="utf-8",
+    )
+    read: list[str] = []
+    original = check._QuestionReader.problems
+
+    def counting(self):
+        read.append(self.question.id)
+        return original(self)
+
+    monkeypatch.setattr(check._QuestionReader, "problems", counting)
+
+    def codes() -> list[str]:
+        found = ankiqa.check_project(load_project([decks]), tmp_path / "cache")
+        return [d.code for d in found if d.code != "malformed-id"]  # short test ids
+
+    assert codes() == ["unknown-language"]
+    assert read == ["clean-1", "code-1", "picture-1"]
+
+    read.clear()
+    (decks / "dot.png").unlink()
+    assert codes() == ["unknown-language", "image-not-found"]
+    assert read == ["code-1", "picture-1"]  # a finding is always re-read, and so are images
