@@ -188,7 +188,7 @@ class _QuestionReader:
         if end not in token.content.lower():
             line = self.question.answer_line + token.line_number - 1
             column = len(token.content) - len(token.content.lstrip()) + 1
-            message = f"HTML never closed with `{end}`: the rest of the answer is lost in it"
+            message = f"HTML never closed with `{end}`: the rest of the file is lost in it"
             self.report(line, column, ERROR, "unclosed-html", message)
 
     def url(self, url: str, kind: str) -> None:

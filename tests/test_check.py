@@ -40,7 +40,8 @@ EXPECTED = {
         (5, 1, "error", "unclosed-fence"),
         (8, 1, "warning", "id-in-code"),
     ],
-    "unclosed-html.md": [(5, 1, "error", "unclosed-html")],
+    # The comment swallows the rest of the file, the second question's id line with it.
+    "unclosed-html.md": [(5, 1, "error", "unclosed-html"), (13, 1, "error", "extra-id")],
     "unknown-language.md": [(3, 4, "warning", "unknown-language")],
     "unsafe-html.md": [
         (3, 1, "warning", "unsafe-html"),  # <script> block
@@ -195,3 +196,13 @@ def test_checking_twice_gives_the_same_list() -> None:
     once = check_project(project)
     project.diagnostics = once
     assert check_project(project) == once
+
+
+def test_markup_the_standard_html_parser_rejects_is_no_traceback(tmp_path: Path) -> None:
+    deck = tmp_path / "odd.md"
+    deck.write_text(
+        "### Q\n\n<div><![x]></div>\n\nquestion id: 3f3f3f3f-0000-4000-8000-000000000001\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["check", str(deck)])
+    assert result.exit_code == 0, result.output

@@ -311,3 +311,17 @@ def test_held_out_style_deck(tmp_path: Path) -> None:
     assert deck_file.questions[1].heading == "Ünïcödé: what does «naïve café» mean in 日本語?"
     assert "question id: also-not-an-id" in deck_file.questions[1].answer
     assert "Networking" not in deck_file.questions[0].answer
+
+
+def test_headings_inside_raw_html_blocks_are_html_not_structure() -> None:
+    text = (
+        "### What is in the box?\n\nquestion id: box-1\n\n"
+        '<div style="color: red">\n## Not a section\nImportant answer text.\n</div>\n\n'
+        "<pre>\n# apt-get install nginx\n</pre>\n\n"
+        "### Second question\n\nAnswer.\n\nquestion id: box-2\n"
+    )
+    deck = parse_deck(text, Path("box.md"))
+    assert [d.code for d in deck.diagnostics] == []
+    first, second = deck.questions
+    assert "## Not a section" in first.answer and "# apt-get install nginx" in first.answer
+    assert (second.heading, second.tags) == ("Second question", ())
