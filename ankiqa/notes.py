@@ -109,7 +109,9 @@ def local_image(src: str, folder: Path, root: Path) -> Path | None:
     return path if path.is_relative_to(root.resolve()) else None
 
 
-_UNSAFE_IN_MEDIA_NAMES = re.compile(r'[\[\]<>:"/?*^\\|#%&\s\x00-\x1f]+')
+# Anki drops a media file whose name a field refers to URL-encoded, as Markdown images
+# are: only these characters are written as they are.
+_UNSAFE_IN_MEDIA_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def media_name(path: Path) -> str:

@@ -35,3 +35,24 @@ def test_images_arrive_and_an_edited_image_arrives_again(tmp_path):
     assert new_name != name
     assert (tmp_path / "col" / "collection.media" / new_name).read_bytes() == PNG + b"\0"
     col.close()
+
+
+def test_image_names_with_spaces_accents_and_braces_arrive(tmp_path):
+    decks = tmp_path / "decks"
+    names = ["my pic ü.png", "naïve.png", "brace{x}.png", "日本.png"]
+    decks.mkdir()
+    for name in names:
+        (decks / name).write_bytes(PNG + name.encode())
+    images = "\n\n".join(f"![{n}](<{n}>)" for n in names)
+    (decks / "names.md").write_text(
+        f"### Which pictures?\n\n{images}\n\nquestion id: names\n", encoding="utf-8"
+    )
+    ankiqa.export([decks], output=tmp_path / "names.apkg", now=1_800_000_000)
+    col = open_collection(tmp_path / "col")
+    assert import_package(col, tmp_path / "names.apkg").new == 1
+    answer = notes_by_guid(col)[ankiqa.note_guid("names")]["fields"]["Answer"]
+    sources = re.findall(r'<img src="([^"]+)"', answer)
+    media = tmp_path / "col" / "collection.media"
+    assert [(media / src).read_bytes() for src in sources] == [PNG + n.encode() for n in names]
+    assert col.media.check().missing == []
+    col.close()
