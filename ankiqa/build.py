@@ -14,17 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import default_folder as default_cache_folder
-from .diagnostics import ERROR, DeckError, Diagnostic
+from .diagnostics import Diagnostic
 from .notes import NoteData, id_field
 from .notetype import FIELDS, NoteType
 from .package import write_package
-from .project import DEFAULT_DECKS, Project, load_checked_project, project_notes
+from .project import DEFAULT_DECKS, Project, find_sources, load_checked_project, project_notes
 from .state import (
-    STATE_FILE,
     BuildState,
-    StateError,
     content_hash,
-    load_state,
     note_type_hash,
     save_state,
 )
@@ -67,7 +64,7 @@ def export(
     """
     cache_folder = default_cache_folder() if cache else None
     project = load_checked_project(paths, cache_folder)
-    states = _load_states({source.root for source in project.sources})
+    states = project.states
     now = int(time.time()) if now is None else now
     note_type = NoteType()
     type_hash = note_type_hash(note_type.fields, note_type.templates, note_type.css)
@@ -105,28 +102,14 @@ def export(
     return result
 
 
-def _load_states(roots: Iterable[Path]) -> dict[Path, BuildState]:
-    states, problems = {}, []
-    for root in sorted(roots):
-        try:
-            states[root] = load_state(root)
-        except StateError as error:
-            message = f"damaged build state ({error}); restore it from git"
-            problems.append(
-                Diagnostic(root / STATE_FILE, error.line, 1, ERROR, "bad-state", message)
-            )
-    if problems:
-        raise DeckError(problems)
-    return states
-
-
 def _removed_questions(
     project: Project, paths: Sequence[Path], states: dict[Path, BuildState]
 ) -> list[RemovedQuestion]:
     """Questions the state knows that the Markdown no longer has, and mark them removed.
 
-    Only questions of the deck files being exported count, or of every file once a
-    whole folder is exported: exporting one file says nothing of the others.
+    Only questions last seen in the deck files being exported count, or in any file
+    once a whole folder is exported; and a question written in a deck file that this
+    export did not read is not gone, it moved there.
     """
     present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
     whole_folders = {Path(path) for path in paths if Path(path).is_dir()}
@@ -140,14 +123,39 @@ def _removed_questions(
             and question_id not in present
             and (root in whole_folders or (root, entry.file) in exported)
         ]
+        if root not in whole_folders:
+            read = {source.path.resolve() for source in project.sources}
+            gone = sorted(set(gone) - _written_in_other_files(root, read, gone))
         state.mark_removed(gone)
         removed += [RemovedQuestion(q, root / state.questions[q].file) for q in gone]
     return sorted(removed)
 
 
+def _written_in_other_files(root: Path, read: set[Path], question_ids: list[str]) -> set[str]:
+    """Those of `question_ids` that appear in the text of deck files below `root` other
+    than the `read` ones."""
+    if not question_ids:
+        return set()
+    found = set()
+    for source in find_sources([root])[0]:
+        if source.path.resolve() not in read:
+            text = source.path.read_text(encoding="utf-8", errors="replace")
+            found.update(question_id for question_id in question_ids if question_id in text)
+    return found
+
+
 def anki_search(question_ids: Iterable[str]) -> str:
-    """An Anki browser search that finds the notes of these questions: the field as
-    stored, with Anki's wildcards and quotes escaped."""
-    fields = (id_field(question_id) for question_id in question_ids)
-    escaped = (re.sub(r'([\\"*_])', r"\\\1", field) for field in fields)
-    return " OR ".join(f'"{QUESTION_ID_FIELD}:{field}"' for field in escaped)
+    """An Anki browser search that finds exactly the notes of these questions.
+
+    Anki's field search ignores case and reads `re:` or `nc:` at the start of a value as
+    a search mode, while ids are exact: so each id is a case-sensitive regular expression
+    that matches the whole field as stored (HTML-escaped, see `notes.id_field`).
+    """
+    terms = []
+    for question_id in question_ids:
+        pattern = "(?-i)^" + _REGEX_SPECIAL.sub(r"\\\g<0>", id_field(question_id)) + "$"
+        terms.append(f'"{QUESTION_ID_FIELD}:re:' + pattern.replace('"', '\\"') + '"')
+    return " OR ".join(terms)
+
+
+_REGEX_SPECIAL = re.compile(r"[\\.+*?()|\[\]{}^$]")

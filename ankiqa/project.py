@@ -14,7 +14,7 @@ from .check import check_project
 from .diagnostics import ERROR, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
 from .parse import DeckFile, read_deck_file
-from .state import STATE_FILE
+from .state import STATE_FILE, BuildState, StateError, load_state
 
 DEFAULT_DECKS = Path("decks")
 DECK_SUFFIX = ".md"
@@ -41,10 +41,12 @@ class Source:
 
 @dataclass
 class Project:
-    """Parsed deck files and every problem found in them."""
+    """Parsed deck files, the build state of each folder they are in (see `state`), and
+    every problem found in them."""
 
     sources: list[Source]
     deck_files: list[DeckFile]
+    states: dict[Path, BuildState] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -54,6 +56,7 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
     Files in hidden folders (such as `.git`) are skipped.
     """
     sources, problems = [], []
+    seen: set[Path] = set()  # a file named twice (`decks decks/a.md`) is read once
     for path in map(Path, paths):
         if path.is_dir():
             found = sorted(
@@ -62,39 +65,62 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                 if file.is_file()
                 and not any(part.startswith(".") for part in file.relative_to(path).parts)
             )
-            sources += [Source(file, path) for file in found]
+            sources += [Source(file, path) for file in found if _first_time(file, seen)]
             if not found:
                 problems.append(
                     Diagnostic(path, 1, 1, ERROR, "no-decks", f"no {DECK_SUFFIX} files in folder")
                 )
         elif path.is_file():
-            sources.append(Source(path, _state_folder(path)))
+            if _first_time(path, seen):
+                sources.append(Source(path, _state_folder(path)))
         else:
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
     return sources, problems
 
 
+def _first_time(path: Path, seen: set[Path]) -> bool:
+    resolved = path.resolve()
+    if resolved in seen:
+        return False
+    seen.add(resolved)
+    return True
+
+
 def _state_folder(deck_file: Path) -> Path:
-    """The folder a lone deck file belongs to: the nearest one above it with a build
-    state (so its deck name and state are those of a whole-folder export), else its own."""
-    for folder in deck_file.absolute().parents:
-        if (folder / STATE_FILE).is_file():
-            return Path(os.path.relpath(folder))
+    """The folder a lone deck file belongs to, so that its deck name, package path and
+    build state are those a whole-folder export gives it: the outermost folder above it
+    with a build state; else `decks/` when it is in there; else its own folder."""
+    above = deck_file.absolute().parents
+    with_state = [folder for folder in above if (folder / STATE_FILE).is_file()]
+    if with_state:
+        return Path(os.path.relpath(with_state[-1]))
+    if DEFAULT_DECKS.absolute() in above:
+        return DEFAULT_DECKS
     return deck_file.parent
 
 
 def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
-    """Find and parse deck files, and check that no question id is used twice."""
+    """Find and parse deck files and their build states, and check that no question id
+    is used twice."""
     sources, problems = find_sources(paths)
     deck_files = [read_deck_file(source.path, source.deck_prefix) for source in sources]
     for deck_file in deck_files:
         problems += deck_file.diagnostics
     problems += duplicate_ids(deck_files)
-    return Project(sources, deck_files, sorted(problems))
+    states = {}
+    for root in sorted({source.root for source in sources}):
+        try:
+            states[root] = load_state(root)
+        except StateError as error:
+            message = f"damaged build state ({error}); restore it from git"
+            path = root / STATE_FILE
+            problems.append(Diagnostic(path, error.line, 1, ERROR, "bad-state", message))
+    return Project(sources, deck_files, states, sorted(problems))
 
 
 def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
-    """An error at every place an id is used more than once, naming the other places."""
+    """An error at every question whose id another question has too, naming the others
+    (at their heading lines, where every problem of a question is reported)."""
     places = defaultdict(list)
     for deck_file in deck_files:
         for question in deck_file.questions:
@@ -106,7 +132,7 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
             others = ", ".join(f"{q.path}:{q.line}" for q in questions if q is not question)
             message = f"question id {question_id} is also used at {others}"
             problems.append(
-                Diagnostic(question.path, question.id_line, 1, ERROR, "duplicate-id", message)
+                Diagnostic(question.path, question.line, 1, ERROR, "duplicate-id", message)
             )
     return problems
 

@@ -20,9 +20,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "check"
 EXPECTED = {
     "clean.md": [],
     "duplicate-id": [
-        (5, 1, "error", "duplicate-id"),
-        (11, 1, "error", "duplicate-id"),
-        (5, 1, "error", "duplicate-id"),  # b.md
+        (1, 1, "error", "duplicate-id"),
+        (7, 1, "error", "duplicate-id"),
+        (1, 1, "error", "duplicate-id"),  # b.md
     ],
     "empty.md": [(3, 1, "error", "empty-question"), (9, 1, "warning", "empty-answer")],
     "id-in-code.md": [(1, 1, "error", "missing-id"), (6, 1, "warning", "id-in-code")],
@@ -77,8 +77,8 @@ def test_fixture(name: str) -> None:
 def test_duplicate_id_names_every_other_place() -> None:
     folder = FIXTURES / "duplicate-id"
     messages = {(d.path.name, d.line): d.message for d in check(folder)}
-    assert messages[("a.md", 5)].endswith(f"also used at {folder}/a.md:7, {folder}/b.md:1")
-    assert messages[("b.md", 5)].endswith(f"also used at {folder}/a.md:1, {folder}/a.md:7")
+    assert messages[("a.md", 1)].endswith(f"also used at {folder}/a.md:7, {folder}/b.md:1")
+    assert messages[("b.md", 1)].endswith(f"also used at {folder}/a.md:1, {folder}/a.md:7")
 
 
 def test_messages_say_what_happened() -> None:

@@ -228,8 +228,8 @@ def test_errors_are_all_reported_and_nothing_is_written(
     problems = {(d.path, d.line, d.code) for d in raised.value.diagnostics}
     assert problems == {
         (missing, 6, "missing-id"),
-        (duplicate, 3, "duplicate-id"),
-        (decks / "web-servers.md", 10, "duplicate-id"),
+        (duplicate, 1, "duplicate-id"),
+        (decks / "web-servers.md", 1, "duplicate-id"),
         (empty, 1, "no-questions"),
         (latin1, 1, "not-utf8"),
     }

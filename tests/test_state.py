@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import ankiqa
@@ -84,3 +86,42 @@ def test_damaged_state_stops_the_export_before_anything_is_written(tmp_path, dec
         ankiqa.export([decks], dist=tmp_path / "dist")
     assert str(raised.value).startswith(f"{decks / STATE_FILE}:2:1: error[bad-state]")
     assert not (tmp_path / "dist").exists()
+
+
+def test_a_question_moved_to_a_file_not_exported_is_not_reported_removed(tmp_path, decks):
+    ankiqa.export([decks], dist=tmp_path / "dist", now=T0)
+    seed = decks / "web-servers.md"
+    text = seed.read_text(encoding="utf-8")
+    start, end = text.index("### What is Gunicorn?"), text.index("### What is NGINX?")
+    seed.write_text(text[:start] + text[end:], encoding="utf-8")
+    (decks / "lang").mkdir()
+    (decks / "lang" / "wsgi.md").write_text(text[start:end], encoding="utf-8")
+
+    result = ankiqa.export([seed], dist=tmp_path / "dist", now=T0 + 5)
+    assert result.removed == []
+    assert load_state(decks).questions["dabde38a-2adf-4ca3-9ec4-11b761526740"].hash is not None
+
+
+def test_a_lone_file_in_decks_gets_its_whole_folder_name_before_any_state_exists(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "decks" / "lang").mkdir(parents=True)
+    deck = Path("decks/lang/python.md")
+    deck.write_text("### What is a list?\n\nA sequence.\n\nquestion id: py-1\n", encoding="utf-8")
+    result = ankiqa.export([deck], now=T0)
+    assert result.decks == ["lang::python"]
+    assert result.written == [Path("dist/lang/python.apkg")]
+    assert (tmp_path / "decks" / STATE_FILE).is_file()
+    assert not (tmp_path / "decks" / "lang" / STATE_FILE).exists()
+
+
+def test_a_file_named_twice_is_read_once(tmp_path, decks):
+    result = ankiqa.export([decks, decks / "web-servers.md"], dist=tmp_path / "dist", now=T0)
+    assert result.notes == 6
+
+
+def test_check_reports_a_damaged_state(decks):
+    (decks / STATE_FILE).write_text("<<<<<<< HEAD\n", encoding="utf-8")
+    codes = [d.code for d in ankiqa.check_project(ankiqa.load_project([decks]))]
+    assert "bad-state" in codes
