@@ -21,7 +21,7 @@ from mistletoe.token import Token
 
 from .cache import RenderCache
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .highlight import lexer_for
+from .highlight import is_known_language
 from .limits import UNREADABLE
 from .notes import local_image
 from .parse import ID_LINE, DeckFile, Question
@@ -163,7 +163,7 @@ class _QuestionReader:
 
     def code(self, token: block_token.CodeFence | block_token.BlockCode) -> None:
         fence = isinstance(token, block_token.CodeFence)
-        if fence and token.language and lexer_for(token.language) is None:
+        if fence and token.language and not is_known_language(token.language):
             line, column = self.locate(token.language)
             message = f"unknown code language `{token.language}`: shown without highlighting"
             self.report(line, column, WARNING, "unknown-language", message)

@@ -139,7 +139,8 @@ def ids_command(
     for path, count in report.changed:
         typer.echo(f"{path}: {count} id{'s' * (count != 1)} added")
     if report.diagnostics:
-        _fail(report.diagnostics, "`ankiqa ids` adds missing ids" if check else "files unchanged")
+        unchanged = "files with errors left unchanged"
+        _fail(report.diagnostics, "`ankiqa ids` adds missing ids" if check else unchanged)
     added, files = sum(count for _, count in report.changed), len(report.changed)
     if added:
         typer.echo(f"{added} id{'s' * (added != 1)} added in {files} file{'s' * (files != 1)}")

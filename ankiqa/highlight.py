@@ -19,13 +19,22 @@ NIGHT_MODE_SELECTORS = (".nightMode", ".night_mode")
 _FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
 
 
+# Names people give code that is not to be highlighted.
+PLAIN_TEXT = frozenset({"text", "txt", "plain", "plaintext", "none", "nohighlight"})
+
+
+def is_known_language(language: str) -> bool:
+    return language.lower() in PLAIN_TEXT or lexer_for(language) is not None
+
+
 @lru_cache(maxsize=256)
 def lexer_for(language: str) -> Lexer | None:
-    """The lexer for a fence's language name, or None when Pygments does not know it.
+    """The lexer for a fence's language name, or None for plain text and for names
+    Pygments does not know.
 
     Code without a known language is never guessed at: guessing is slow and often wrong.
     """
-    if not language:
+    if not language or language.lower() in PLAIN_TEXT:
         return None
     try:
         return get_lexer_by_name(language)

@@ -164,7 +164,8 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
     sections: list[str] = []
     ends = [n for n, _, _ in headings[1:]] + [len(lines) + 1]
     for (line, level, text), end in zip(headings, ends, strict=False):
-        if line == title_line:
+        if line == title_line:  # sections start after the title
+            part, sections = None, []
             continue
         if level < QUESTION_LEVEL:
             part = text if level == 1 else part

@@ -206,3 +206,12 @@ def test_markup_the_standard_html_parser_rejects_is_no_traceback(tmp_path: Path)
     )
     result = CliRunner().invoke(app, ["check", str(deck)])
     assert result.exit_code == 0, result.output
+
+
+def test_plain_text_fences_are_not_unknown_languages(tmp_path: Path) -> None:
+    fences = "".join(f"```{name}\nx\n```\n\n" for name in ("txt", "plaintext", "text", "none"))
+    write_deck(
+        tmp_path / "plain.md",
+        f"### Q\n\n{fences}question id: 3f3f3f3f-0000-4000-8000-000000000002\n",
+    )
+    assert check(tmp_path) == []

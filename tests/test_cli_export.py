@@ -87,3 +87,11 @@ def test_python_m_ankiqa(project: Path) -> None:
     assert "decks/bad.md:6:" in failed.stderr
     assert "Traceback" not in failed.stderr + failed.stdout
     assert not (project / "bad.apkg").exists()
+
+
+def test_output_that_is_a_folder_is_named_in_the_error(decks: Path, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    result = CliRunner().invoke(app, ["export", str(decks), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'out'}: Is a directory" in result.stderr
+    assert list((tmp_path / "out").iterdir()) == []

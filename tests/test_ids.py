@@ -363,7 +363,7 @@ def test_cli_errors_exit_1(tmp_path: Path) -> None:
         f"{deck}:1:1: error[cannot-add-id]: cannot add an id: the end of this answer is inside"
         " a code block (is a ``` fence never closed?); the file was left unchanged",
         f"{tmp_path / 'missing.md'}:1:1: error[not-found]: no such file or folder",
-        "ankiqa: 2 errors, files unchanged",
+        "ankiqa: 2 errors, files with errors left unchanged",
     ]
     assert deck.read_bytes() == b"### A\n\n```\nnever closed\n"
 

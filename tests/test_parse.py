@@ -325,3 +325,9 @@ def test_headings_inside_raw_html_blocks_are_html_not_structure() -> None:
     first, second = deck.questions
     assert "## Not a section" in first.answer and "# apt-get install nginx" in first.answer
     assert (second.heading, second.tags) == ("Second question", ())
+
+
+def test_a_section_before_the_title_is_no_tag_of_the_questions_after_it() -> None:
+    deck = parse_deck("## Intro\n\n# Real Title\n\n### Q\n\nA.\n\nquestion id: q-1\n")
+    assert deck.deck == "Real Title"
+    assert deck.questions[0].tags == ()
