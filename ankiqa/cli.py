@@ -37,12 +37,20 @@ def main() -> None:
     """ankiqa: Markdown Q&A notes → Anki packages."""
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
 def _fail(diagnostics: list[Diagnostic], what: str, code: int = 1) -> NoReturn:
     for diagnostic in diagnostics:
         typer.echo(str(diagnostic), err=True)
-    count = len(diagnostics)
-    typer.echo(f"ankiqa: {count} error{'s' * (count != 1)}, {what}", err=True)
+    typer.echo(f"ankiqa: {_count(len(diagnostics), 'error')}, {what}", err=True)
     raise typer.Exit(code)
+
+
+def _os_error(error: OSError) -> NoReturn:
+    typer.echo(f"ankiqa: {error.filename or ''}: {error.strerror}", err=True)
+    raise typer.Exit(1) from None
 
 
 @app.command("diff")
@@ -103,24 +111,20 @@ def export_command(
     except DeckError as error:
         _fail(error.diagnostics, "nothing written")
     except OSError as error:
-        typer.echo(f"ankiqa: {error.filename or ''}: {error.strerror}", err=True)
-        raise typer.Exit(1) from None
+        _os_error(error)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
 
     if result.warnings:  # shown in full by `ankiqa check`; some, like malformed-id, are for ever
-        count = len(result.warnings)
-        typer.echo(f"{count} warning{'s' * (count != 1)}: see `ankiqa check`", err=True)
-    decks = len(result.decks)
-    typer.echo(f"{result.notes} notes in {decks} deck{'s' * (decks != 1)}")
+        typer.echo(f"{_count(len(result.warnings), 'warning')}: see `ankiqa check`", err=True)
+    typer.echo(f"{_count(result.notes, 'note')} in {_count(len(result.decks), 'deck')}")
     for path in result.written:
         typer.echo(f"wrote {path}")
     for path in result.up_to_date:
         typer.echo(f"{path} is up to date")
     if result.removed:
-        count = len(result.removed)
-        typer.echo(f"{count} question{'s' * (count != 1)} removed from the Markdown:")
+        typer.echo(f"{_count(len(result.removed), 'question')} removed from the Markdown:")
         for question in result.removed:
             typer.echo(f"  {question.id}  (was in {question.file})")
         typer.echo("A package cannot delete notes. To delete them in Anki, search the browser for:")
@@ -137,13 +141,13 @@ def ids_command(
     """Give every question without an id a `question id:` line, changing nothing else."""
     report = add_ids_to_files(paths or [DEFAULT_DECKS], check=check)
     for path, count in report.changed:
-        typer.echo(f"{path}: {count} id{'s' * (count != 1)} added")
+        typer.echo(f"{path}: {_count(count, 'id')} added")
     if report.diagnostics:
         unchanged = "files with errors left unchanged"
         _fail(report.diagnostics, "`ankiqa ids` adds missing ids" if check else unchanged)
-    added, files = sum(count for _, count in report.changed), len(report.changed)
+    added = sum(count for _, count in report.changed)
     if added:
-        typer.echo(f"{added} id{'s' * (added != 1)} added in {files} file{'s' * (files != 1)}")
+        typer.echo(f"{_count(added, 'id')} added in {_count(len(report.changed), 'file')}")
     else:
         typer.echo("every question has an id")
 
@@ -164,8 +168,7 @@ def check_command(
     try:
         project = load_project(paths or [DEFAULT_DECKS])
     except OSError as error:
-        typer.echo(f"ankiqa: {error.filename or ''}: {error.strerror}", err=True)
-        raise typer.Exit(1) from None
+        _os_error(error)
     diagnostics = check_project(project, default_cache_folder())
     failed = len(errors(diagnostics))
     warned = len(diagnostics) - failed
@@ -174,10 +177,7 @@ def check_command(
     else:
         for diagnostic in diagnostics:
             typer.echo(str(diagnostic))
-        files = len(project.sources)
-        typer.echo(
-            f"ankiqa: {failed} error{'s' * (failed != 1)}, {warned} warning{'s' * (warned != 1)}"
-            f" in {files} file{'s' * (files != 1)}"
-        )
+        counts = f"{_count(failed, 'error')}, {_count(warned, 'warning')}"
+        typer.echo(f"ankiqa: {counts} in {_count(len(project.sources), 'file')}")
     if failed or (strict and warned):
         raise typer.Exit(1)
