@@ -18,9 +18,9 @@ from .diagnostics import Diagnostic
 from .notes import NoteData, id_field
 from .notetype import FIELDS, NoteType
 from .package import write_package
+from .parse import read_deck_file
 from .project import DEFAULT_DECKS, Project, find_sources, load_checked_project, project_notes
 from .state import (
-    BuildState,
     content_hash,
     note_type_hash,
     save_state,
@@ -88,7 +88,7 @@ def export(
             progress(done, total)
 
     result = ExportResult(warnings=project.diagnostics)
-    result.removed = _removed_questions(project, paths, states)
+    result.removed = _removed_questions(project)
     for target, notes in builds.items():
         note_mods = {note.guid: mods[note.guid] for note in notes}
         if write_package(notes, target, note_mods, type_mod[target]):
@@ -102,46 +102,40 @@ def export(
     return result
 
 
-def _removed_questions(
-    project: Project, paths: Sequence[Path], states: dict[Path, BuildState]
-) -> list[RemovedQuestion]:
-    """Questions the state knows that the Markdown no longer has, and mark them removed.
+def _removed_questions(project: Project) -> list[RemovedQuestion]:
+    """Questions the build state knows that the Markdown no longer has; marks them removed.
 
-    Only questions last seen in the deck files being exported count, or in any file
-    once a whole folder is exported; and a question written in a deck file that this
-    export did not read is not gone, it moved there.
+    Only questions last seen in a deck file this export read count, and a question that
+    a deck file it did not read holds is not gone: it moved there.
     """
     present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
-    whole_folders = {Path(path) for path in paths if Path(path).is_dir()}
-    exported = {(source.root, source.relative.as_posix()) for source in project.sources}
+    read = {(source.root, source.relative.as_posix()) for source in project.sources}
     removed = []
-    for root, state in states.items():
+    for root, state in project.states.items():
         gone = [
             question_id
             for question_id, entry in state.questions.items()
             if entry.hash is not None
             and question_id not in present
-            and (root in whole_folders or (root, entry.file) in exported)
+            and ((root, entry.file) in read or project.read_all_of(root, entry.file))
         ]
-        if root not in whole_folders:
-            read = {source.path.resolve() for source in project.sources}
-            gone = sorted(set(gone) - _written_in_other_files(root, read, gone))
+        if gone and not project.read_all_of(root, "."):
+            elsewhere = _ids_in_deck_files(root, skip={path for _, path in read})
+            gone = [question_id for question_id in gone if question_id not in elsewhere]
         state.mark_removed(gone)
         removed += [RemovedQuestion(q, root / state.questions[q].file) for q in gone]
     return sorted(removed)
 
 
-def _written_in_other_files(root: Path, read: set[Path], question_ids: list[str]) -> set[str]:
-    """Those of `question_ids` that appear in the text of deck files below `root` other
-    than the `read` ones."""
-    if not question_ids:
-        return set()
-    found = set()
+def _ids_in_deck_files(root: Path, skip: set[str]) -> set[str]:
+    """The question ids of the deck files below `root`, but for those in `skip` (paths
+    relative to `root`)."""
+    ids = set()
     for source in find_sources([root])[0]:
-        if source.path.resolve() not in read:
-            text = source.path.read_text(encoding="utf-8", errors="replace")
-            found.update(question_id for question_id in question_ids if question_id in text)
-    return found
+        if source.relative.as_posix() not in skip:
+            deck_file = read_deck_file(source.path, source.deck_prefix)
+            ids.update(question.id for question in deck_file.questions)
+    return ids
 
 
 def anki_search(question_ids: Iterable[str]) -> str:

@@ -48,6 +48,15 @@ class Project:
     deck_files: list[DeckFile]
     states: dict[Path, BuildState] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    folders: list[tuple[Path, str]] = field(default_factory=list)  # read whole: (root, below)
+
+    def read_all_of(self, root: Path, file: str) -> bool:
+        """Whether every deck file that could hold `file` (a path below `root`, as the build
+        state records it) was read: it lies in a folder that was read whole."""
+        return any(
+            folder_root == root and (below == "." or file.startswith(f"{below}/"))
+            for folder_root, below in self.folders
+        )
 
 
 def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]:
@@ -65,14 +74,15 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                 if file.is_file()
                 and not any(part.startswith(".") for part in file.relative_to(path).parts)
             )
-            sources += [Source(file, path) for file in found if _first_time(file, seen)]
+            root = project_root(path)
+            sources += [Source(file, root) for file in found if _first_time(file, seen)]
             if not found:
                 problems.append(
                     Diagnostic(path, 1, 1, ERROR, "no-decks", f"no {DECK_SUFFIX} files in folder")
                 )
         elif path.is_file():
             if _first_time(path, seen):
-                sources.append(Source(path, _state_folder(path)))
+                sources.append(Source(path, project_root(path)))
         else:
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
     return sources, problems
@@ -86,22 +96,33 @@ def _first_time(path: Path, seen: set[Path]) -> bool:
     return True
 
 
-def _state_folder(deck_file: Path) -> Path:
-    """The folder a lone deck file belongs to, so that its deck name, package path and
-    build state are those a whole-folder export gives it: the outermost folder above it
-    with a build state; else `decks/` when it is in there; else its own folder."""
-    above = deck_file.absolute().parents
-    with_state = [folder for folder in above if (folder / STATE_FILE).is_file()]
+def project_root(path: Path) -> Path:
+    """The folder that deck names, package paths and the build state of `path` (a deck
+    file or a folder of them) are relative to, so that exporting part of a project gives
+    what exporting all of it gives: the outermost folder at or above `path` with a build
+    state; else `decks/` when `path` is in it; else the folder itself (or the file's)."""
+    folder = path if path.is_dir() else path.parent
+    here = [folder.absolute(), *folder.absolute().parents]
+    with_state = [candidate for candidate in here if (candidate / STATE_FILE).is_file()]
     if with_state:
-        return Path(os.path.relpath(with_state[-1]))
-    if DEFAULT_DECKS.absolute() in above:
-        return DEFAULT_DECKS
-    return deck_file.parent
+        return with_state[-1] if path.is_absolute() else _relative(with_state[-1])
+    if DEFAULT_DECKS.absolute() in here:
+        return DEFAULT_DECKS.absolute() if path.is_absolute() else DEFAULT_DECKS
+    return folder
+
+
+def _relative(folder: Path) -> Path:
+    """`folder` relative to the working folder, as paths in messages are."""
+    try:
+        return Path(os.path.relpath(folder))
+    except ValueError:  # on another drive (Windows)
+        return folder
 
 
 def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
     """Find and parse deck files and their build states, and check that no question id
     is used twice."""
+    paths = [Path(path) for path in paths]
     sources, problems = find_sources(paths)
     deck_files = [read_deck_file(source.path, source.deck_prefix) for source in sources]
     for deck_file in deck_files:
@@ -115,7 +136,12 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
             message = f"damaged build state ({error}); restore it from git"
             path = root / STATE_FILE
             problems.append(Diagnostic(path, error.line, 1, ERROR, "bad-state", message))
-    return Project(sources, deck_files, states, sorted(problems))
+    folders = [
+        (root, Path(os.path.relpath(path, root)).as_posix())
+        for path in paths
+        if path.is_dir() and (root := project_root(path))
+    ]
+    return Project(sources, deck_files, states, sorted(problems), folders)
 
 
 def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:

@@ -125,3 +125,22 @@ def test_check_reports_a_damaged_state(decks):
     (decks / STATE_FILE).write_text("<<<<<<< HEAD\n", encoding="utf-8")
     codes = [d.code for d in ankiqa.check_project(ankiqa.load_project([decks]))]
     assert "bad-state" in codes
+
+
+def test_a_sub_folder_exports_as_part_of_the_whole(tmp_path, decks, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (decks / "lang").mkdir()
+    python = decks / "lang" / "python.md"
+    python.write_text(
+        "### What is a list?\n\nA sequence.\n\nquestion id: py-1\n\n"
+        "### What is a dict?\n\nA mapping.\n\nquestion id: py-2\n",
+        encoding="utf-8",
+    )
+    ankiqa.export([Path("decks")], now=T0)
+    python.write_text("### What is a list?\n\nA sequence.\n\nquestion id: py-1\n", encoding="utf-8")
+
+    result = ankiqa.export([Path("decks/lang")], now=T0 + 5)
+    assert result.decks == ["lang::python"]
+    assert result.written == [Path("dist/lang/python.apkg")]
+    assert [(r.id, r.file) for r in result.removed] == [("py-2", Path("decks/lang/python.md"))]
+    assert not (decks / "lang" / STATE_FILE).exists()
