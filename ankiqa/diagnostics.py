@@ -58,12 +58,12 @@ class Diagnostic:
             raise ValueError(f"undocumented diagnostic code {self.code!r}: add it to CODES")
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.column}"
+        where = f"{self.path.as_posix()}:{self.line}:{self.column}"
         return f"{where}: {self.severity}[{self.code}]: {self.message}"
 
     def to_json(self) -> dict:
         return {
-            "file": str(self.path),
+            "file": self.path.as_posix(),
             "line": self.line,
             "column": self.column,
             "severity": self.severity,

@@ -206,4 +206,5 @@ def _ignore_interrupts() -> None:
 
 
 def _cores() -> int:
-    return (getattr(os, "process_cpu_count", None) or os.cpu_count)() or 1
+    cores = (getattr(os, "process_cpu_count", None) or os.cpu_count)() or 1
+    return min(cores, 61)  # the most a process pool can have on Windows

@@ -88,7 +88,8 @@ class BuildState:
     def from_text(cls, text: str) -> BuildState:
         """Parse a state file. Raises StateError when it is damaged."""
         state = cls.empty()
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Not splitlines(): it also breaks at U+2028 and U+0085, which JSON leaves as they are.
+        for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
                     state._read(json.loads(line))

@@ -42,9 +42,11 @@ def test_a_re_export_renders_only_the_edited_question(decks: Path, tmp_path, ren
     assert rendered == ["Gunicorn 'Green Unicorn' is a Python WSGI HTTP Server for Unix."]
 
 
-def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_path):
+def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_path, rendered):
     ankiqa.export([decks], output=tmp_path / "cold.apkg", now=1_800_000_000)
+    rendered.clear()
     ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
+    assert rendered == []  # every field came from the cache
     assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
 
 

@@ -49,7 +49,8 @@ def peak_kb():
     status = Path("/proc/self/status")
     if status.exists():
         return int(re.search(r"VmHWM:\\s*(\\d+)", status.read_text())[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # bytes there, KB elsewhere
 
 try:
     app(sys.argv[1:])

@@ -144,3 +144,11 @@ def test_a_sub_folder_exports_as_part_of_the_whole(tmp_path, decks, monkeypatch)
     assert result.written == [Path("dist/lang/python.apkg")]
     assert [(r.id, r.file) for r in result.removed] == [("py-2", Path("decks/lang/python.md"))]
     assert not (decks / "lang" / STATE_FILE).exists()
+
+
+def test_a_deck_file_name_with_a_line_separator_character_survives_the_state(tmp_path):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "a\u2028b.md").write_text("### Q?\n\nA.\n\nquestion id: q-1\n", encoding="utf-8")
+    ankiqa.export([decks], dist=tmp_path / "dist", now=T0)
+    assert load_state(decks).questions["q-1"].file == "a\u2028b.md"
