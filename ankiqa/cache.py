@@ -39,16 +39,19 @@ def fingerprint() -> str:
     digest = hashlib.sha256()
     for module in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(module.read_bytes())
-    for library in _RENDERING_LIBRARIES:
+    for library in ("ankiqa", *_RENDERING_LIBRARIES):
         digest.update(f"{library}=={version(library)}".encode())
     return digest.hexdigest()[:16]
 
 
 class RenderCache:
-    """Rendered (front, back) fields by question Markdown, in a SQLite file."""
+    """Rendered (front, back) fields by question Markdown, in a SQLite file in `folder`;
+    with no folder, a cache that holds nothing. Use it in a `with` block."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path | None):
         self._db: sqlite3.Connection | None = None
+        if folder is None:
+            return
         name = f"render-{fingerprint()}.sqlite"
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -100,6 +103,12 @@ class RenderCache:
             self._db.execute("insert or ignore into clean values (?)", (_key(heading, answer),))
         except sqlite3.Error:
             return
+
+    def __enter__(self) -> RenderCache:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._db is None:

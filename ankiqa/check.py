@@ -57,22 +57,20 @@ def check_deck_file(deck_file: DeckFile, root: Path, cache: Path | None = None) 
     `root`, as they must be to be exported. With a `cache` folder, questions found clean
     before are not read again (see `cache`), unless they have images: files change."""
     unreadable = [d.line for d in deck_file.diagnostics if d.code in UNREADABLE]
-    known = RenderCache(cache) if cache else None
     problems = []
-    with CardRenderer():  # the renderer's syntax: math is not links, and so on
+    # The renderer's syntax (math is not links, and so on) while reading.
+    with RenderCache(cache) as known, CardRenderer():
         for question in deck_file.questions:
             problems += _question_problems(question)
             if any(question.line <= line <= question.end_line for line in unreadable):
                 continue
-            if known and question.id and known.is_clean(question.heading, question.answer):
+            if question.id and known.is_clean(question.heading, question.answer):
                 continue
             reader = _QuestionReader(question, root)
             found = reader.problems()
-            if known and question.id and not found and not reader.saw_image:
+            if question.id and not found and not reader.saw_image:
                 known.mark_clean(question.heading, question.answer)
             problems += found
-    if known:
-        known.close()
     return problems
 
 

@@ -61,28 +61,29 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
 
     Images are taken from files inside `root` only, so a deck shared with you cannot
     copy other files of yours into a package. With a `cache` folder, questions rendered
-    before are not rendered again (see `cache`); those with images always are, since
-    their fields depend on the image files too.
+    before are not rendered again (see `cache`); those with local images always are,
+    since their fields depend on the image files too.
     """
     notes = []
     images: dict[str, MediaFile | None] = {}  # of the question being rendered, by src
 
     def image_src(src: str) -> str:
         image = local_image(src, deck_file.path.parent, root)
-        found = MediaFile(media_name(image), image) if image and image.is_file() else None
+        if image is None:  # on the web, or not allowed: the card keeps the src as it is
+            return src
+        found = MediaFile(media_name(image), image) if image.is_file() else None
         images[src] = found
         return found.name if found else src
 
-    rendered = RenderCache(cache) if cache else None
-    with CardRenderer(image_src=image_src) as renderer:
+    with RenderCache(cache) as rendered, CardRenderer(image_src=image_src) as renderer:
         for question in deck_file.questions:
             if question.id is None:
                 continue
             images.clear()
-            fields = rendered.get(question.heading, question.answer) if rendered else None
+            fields = rendered.get(question.heading, question.answer)
             if fields is None:
                 fields = renderer.inline(question.heading), renderer.markdown(question.answer)
-                if rendered and not images:
+                if not images:
                     rendered.put(question.heading, question.answer, *fields)
             media = {file.name: file for file in images.values() if file}
             notes.append(
@@ -95,8 +96,6 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
                     question=question,
                 )
             )
-    if rendered:
-        rendered.close()
     return notes
 
 

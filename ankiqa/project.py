@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .cache import RenderCache
 from .check import check_project
 from .diagnostics import ERROR, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
@@ -189,7 +190,7 @@ def project_notes(
         for start in range(0, len(deck_file.questions), PART_SIZE)
     ]
     workers = _cores()
-    if workers < 2 or sum(len(part.questions) for _, part in parts) < PARALLEL_FROM:
+    if workers < 2 or _to_render(parts, cache) < PARALLEL_FROM:
         yield from ((source, build_notes(part, source.root, cache)) for source, part in parts)
         return
     sources = [source for source, _ in parts]
@@ -197,6 +198,13 @@ def project_notes(
         roots = [source.root for source in sources]
         rendered = pool.map(build_notes, [part for _, part in parts], roots, [cache] * len(parts))
         yield from zip(sources, rendered, strict=True)
+
+
+def _to_render(parts: list[tuple[Source, DeckFile]], cache: Path | None) -> int:
+    """How many questions are not in the render cache."""
+    with RenderCache(cache) as rendered:
+        questions = (question for _, part in parts for question in part.questions)
+        return sum(rendered.get(q.heading, q.answer) is None for q in questions if q.id)
 
 
 def _ignore_interrupts() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import ankiqa
-from ankiqa import cache, check
+from ankiqa import cache, check, project
 from ankiqa.project import load_project
 from ankiqa.render import CardRenderer
 
@@ -101,3 +101,16 @@ def test_check_rereads_only_what_it_cannot_trust(tmp_path, monkeypatch):
     (decks / "dot.png").unlink()
     assert codes() == ["unknown-language", "image-not-found"]
     assert read == ["code-1", "picture-1"]  # a finding is always re-read, and so are images
+
+
+def test_a_warm_cache_starts_no_worker_processes(decks: Path, tmp_path, monkeypatch):
+    monkeypatch.setattr(project, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(project, "_cores", lambda: 2)
+    ankiqa.export([decks], output=tmp_path / "cold.apkg", now=1_800_000_000)  # in workers
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started with nothing to render")
+
+    monkeypatch.setattr(project, "ProcessPoolExecutor", no_pool)
+    ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
+    assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
