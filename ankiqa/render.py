@@ -12,12 +12,8 @@ from mistletoe.html_renderer import HtmlRenderer
 
 from .highlight import code_block_html
 from .limits import restore_mistletoe
-from .sanitize import clean
+from .sanitize import cleaner
 from .tokens import BLOCK_TOKENS, SPAN_TOKENS, BareUrl, DisplayMath, InlineMath, MathBlock
-
-
-def _keep(src: str) -> str:
-    return src
 
 
 def parse_markdown(text: str) -> Document:
@@ -37,22 +33,23 @@ class CardRenderer(HtmlRenderer):
 
     Use it as a context manager, as every mistletoe renderer: entering registers the
     extra tokens, so Markdown must be parsed inside the `with` block.
-    `image_src` maps the `src` of a Markdown image to the one written on the card.
+    `image_src` maps the `src` of an image (Markdown or raw HTML) to the one written on
+    the card.
     """
 
-    def __init__(self, image_src: Callable[[str], str] = _keep):
+    def __init__(self, image_src: Callable[[str], str] | None = None):
         super().__init__(*BLOCK_TOKENS, *SPAN_TOKENS)
-        self.image_src = image_src
+        self._cleaner = cleaner(image_src)
         self._link_depth = 0
 
     def markdown(self, text: str) -> str:
         """A whole Markdown document (an answer) as sanitized HTML."""
-        return clean(self.render(parse_markdown(text))).strip()
+        return self._cleaner.clean(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
         """One line of inline Markdown (a question's heading) as sanitized HTML, without a <p>."""
         html_text = "".join(self.render(token) for token in span_token.tokenize_inner(text))
-        return clean(html_text).strip()
+        return self._cleaner.clean(html_text).strip()
 
     def render_block_code(self, token: block_token.BlockCode) -> str:
         return code_block_html(token.content, token.language)
@@ -78,7 +75,3 @@ class CardRenderer(HtmlRenderer):
             return super().render_link(token)
         finally:
             self._link_depth -= 1
-
-    def render_image(self, token: span_token.Image) -> str:
-        token.src = self.image_src(token.src)
-        return super().render_image(token)

@@ -15,6 +15,7 @@ and the same lists, and never decides what reaches a card.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -61,15 +62,28 @@ DANGEROUS_TAGS = frozenset(
 DANGEROUS_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    clean_content_tags=set(CONTENT_REMOVED),
-    attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-    url_schemes=set(URL_SCHEMES),
-    filter_style_properties=set(STYLE_PROPERTIES),
-    link_rel=None,  # keep <a> as rendered, without an added rel="noopener noreferrer"
-    strip_comments=True,
-)
+
+def cleaner(image_src: Callable[[str], str] | None = None) -> nh3.Cleaner:
+    """A cleaner that removes from HTML everything not on the lists above. With
+    `image_src`, the `src` of every image, written in Markdown or as raw `<img>`, is
+    replaced by what `image_src` gives for it (the name of the packaged file)."""
+
+    def images(element: str, attribute: str, value: str) -> str:
+        return image_src(value) if (element, attribute) == ("img", "src") else value
+
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(CONTENT_REMOVED),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        filter_style_properties=set(STYLE_PROPERTIES),
+        link_rel=None,  # keep <a> as rendered, without an added rel="noopener noreferrer"
+        strip_comments=True,
+        attribute_filter=images if image_src else None,
+    )
+
+
+_CLEANER = cleaner()
 
 
 def clean(html: str) -> str:

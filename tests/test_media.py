@@ -56,3 +56,20 @@ def test_image_names_with_spaces_accents_and_braces_arrive(tmp_path):
     assert [(media / src).read_bytes() for src in sources] == [PNG + n.encode() for n in names]
     assert col.media.check().missing == []
     col.close()
+
+
+def test_raw_html_images_are_packaged_too(tmp_path):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "dot.png").write_bytes(PNG)
+    (decks / "raw.md").write_text(
+        '### Which dot?\n\n<img src="dot.png" width="20">\n\nquestion id: raw\n', encoding="utf-8"
+    )
+    ankiqa.export([decks], output=tmp_path / "raw.apkg", now=1_800_000_000)
+    col = open_collection(tmp_path / "col")
+    assert import_package(col, tmp_path / "raw.apkg").new == 1
+    answer = notes_by_guid(col)[ankiqa.note_guid("raw")]["fields"]["Answer"]
+    (src,) = re.findall(r'<img src="([^"]+)"', answer)
+    assert src.startswith("dot-") and src.endswith(".png")
+    assert (tmp_path / "col" / "collection.media" / src).read_bytes() == PNG
+    col.close()
