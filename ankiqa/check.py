@@ -26,7 +26,7 @@ from .limits import UNREADABLE
 from .notes import local_image
 from .parse import ID_LINE, DeckFile, Question
 from .render import CardRenderer, parse_markdown
-from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, removals, url_scheme
+from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, image_sources, removals, url_scheme
 
 if TYPE_CHECKING:
     from .project import Project
@@ -147,11 +147,13 @@ class _QuestionReader:
             for removal in removals(token.content):
                 line = self.question.answer_line + token.line_number + removal.line - 2
                 self.removed(line, removal.column, removal.what, removal.dangerous)
+            self.raw_images(token.content)
         elif isinstance(token, span_token.HtmlSpan):
             line, column = self.locate(token.content.split("\n", 1)[0])
             for removal in removals(token.content):
                 where = column + removal.column - 1 if removal.line == 1 else removal.column
                 self.removed(line + removal.line - 1, where, removal.what, removal.dangerous)
+            self.raw_images(token.content)
         elif isinstance(token, (span_token.Link, span_token.AutoLink)):
             self.url(token.target, "link")
         elif isinstance(token, span_token.Image):
@@ -201,6 +203,11 @@ class _QuestionReader:
             allowed = ", ".join(f"{name}:" for name in sorted(URL_SCHEMES))
             message = f"`{scheme}:` {kind} removed: only {allowed} and relative ones are kept"
             self.report(line, column, WARNING, "removed-html", message)
+
+    def raw_images(self, html: str) -> None:
+        for src in image_sources(html):
+            self.saw_image = True
+            self.image(src)
 
     def image(self, src: str) -> None:
         parts = urlsplit(src)

@@ -130,6 +130,29 @@ def removals(fragment: str) -> list[Removal]:
     return finder.found
 
 
+def image_sources(fragment: str) -> list[str]:
+    """The `src` of every `<img>` in a raw HTML fragment."""
+    finder = _ImageFinder()
+    try:
+        finder.feed(fragment)
+        finder.close()
+    except AssertionError:  # see removals
+        pass
+    return finder.sources
+
+
+class _ImageFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.sources += [value for name, value in attrs if name == "src" and value]
+
+    handle_startendtag = handle_starttag
+
+
 class _RemovalFinder(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

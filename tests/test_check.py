@@ -215,3 +215,14 @@ def test_plain_text_fences_are_not_unknown_languages(tmp_path: Path) -> None:
         f"### Q\n\n{fences}question id: 3f3f3f3f-0000-4000-8000-000000000002\n",
     )
     assert check(tmp_path) == []
+
+
+def test_raw_html_images_are_checked_like_markdown_ones(tmp_path: Path) -> None:
+    (tmp_path / "here.png").write_bytes(b"png")
+    write_deck(
+        tmp_path / "raw.md",
+        '### Q\n\n<img src="here.png">\n\n<p><img src="gone.png"></p>\n\n'
+        "question id: 3f3f3f3f-0000-4000-8000-000000000003\n",
+    )
+    found = [(d.line, d.column, d.code) for d in check(tmp_path)]
+    assert found == [(5, 14, "image-not-found")]
