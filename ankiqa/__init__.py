@@ -4,7 +4,6 @@ from .build import ExportResult, export
 from .check import check_project
 from .diagnostics import DeckError, Diagnostic
 from .notes import NoteData, build_notes, deck_id, note_guid
-from .package import write_package
 from .parse import DeckFile, Question, parse_deck, read_deck_file
 from .project import Project, load_project
 from .render import CardRenderer
@@ -26,5 +25,4 @@ __all__ = [
     "note_guid",
     "parse_deck",
     "read_deck_file",
-    "write_package",
 ]

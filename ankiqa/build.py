@@ -16,7 +16,7 @@ from pathlib import Path
 from .cache import default_folder as default_cache_folder
 from .diagnostics import Diagnostic
 from .notes import NoteData, id_field
-from .notetype import FIELDS, NoteType
+from .notetype import ID_FIELD_NAME, NoteType
 from .package import write_package
 from .parse import read_deck_file
 from .project import DEFAULT_DECKS, Project, find_sources, load_checked_project, project_notes
@@ -27,7 +27,6 @@ from .state import (
 )
 
 DEFAULT_DIST = Path("dist")
-QUESTION_ID_FIELD = FIELDS[2]["name"]
 
 
 @dataclass(frozen=True, order=True)
@@ -68,7 +67,7 @@ def export(
     now = int(time.time()) if now is None else now
     note_type = NoteType()
     type_hash = note_type_hash(note_type.fields, note_type.templates, note_type.css)
-    type_mods = {root: state.stamp(None, type_hash, now) for root, state in states.items()}
+    type_mods = {root: state.stamp_note_type(type_hash, now) for root, state in states.items()}
 
     builds: dict[Path, list[NoteData]] = defaultdict(list)
     mods: dict[str, int] = {}
@@ -148,7 +147,7 @@ def anki_search(question_ids: Iterable[str]) -> str:
     terms = []
     for question_id in question_ids:
         pattern = "(?-i)^" + _REGEX_SPECIAL.sub(r"\\\g<0>", id_field(question_id)) + "$"
-        terms.append(f'"{QUESTION_ID_FIELD}:re:' + pattern.replace('"', '\\"') + '"')
+        terms.append(f'"{ID_FIELD_NAME}:re:' + pattern.replace('"', '\\"') + '"')
     return " OR ".join(terms)
 
 

@@ -79,8 +79,9 @@ def diff(old: Path, new: Path | Sequence[Path] = (DEFAULT_DECKS,)) -> Diff:
         new = [new]
     if len(new) == 1 and Path(new[0]).suffix == ".apkg":
         return diff_notes(read_package(old), read_package(Path(new[0])))
-    project = load_checked_project(new, default_cache_folder())
-    built = [note for _, notes in project_notes(project, default_cache_folder()) for note in notes]
+    cache = default_cache_folder()
+    project = load_checked_project(new, cache)
+    built = [note for _, notes in project_notes(project, cache) for note in notes]
     return diff_notes(read_package(old), summarize(built))
 
 

@@ -19,6 +19,7 @@ FIELDS = (
     {"name": "Answer", "id": 1734994803},
     {"name": "Question ID", "id": 1832188179},
 )
+ID_FIELD_NAME = FIELDS[2]["name"]  # the field that holds the question id
 TEMPLATE_ID = 1970077774
 
 FRONT_TEMPLATE = '<div class="question">{{Question}}</div>'

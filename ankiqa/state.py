@@ -50,21 +50,16 @@ class BuildState:
     def empty(cls) -> BuildState:
         return cls(None, {})
 
-    def stamp(self, key: str | None, content_hash: str, now: int, file: str = "") -> int:
-        """The `mod` for content: the recorded one if unchanged, else a new one, later than
-        both the clock and the recorded one (so two builds in one second still differ).
-        `key` None means the note type."""
-        entry = self.note_type if key is None else self.questions.get(key)
-        if entry is not None and entry.hash == content_hash:
-            mod = entry.mod
-        else:
-            mod = max(now, entry.mod + 1) if entry is not None else now
-        new_entry = Entry(content_hash, mod, file)
-        if key is None:
-            self.note_type = new_entry
-        else:
-            self.questions[key] = new_entry
-        return mod
+    def stamp(self, question_id: str, content_hash: str, now: int, file: str) -> int:
+        """The `mod` of a question's note with this content (see `_stamped`)."""
+        self.questions[question_id] = _stamped(
+            self.questions.get(question_id), content_hash, now, file
+        )
+        return self.questions[question_id].mod
+
+    def stamp_note_type(self, content_hash: str, now: int) -> int:
+        self.note_type = _stamped(self.note_type, content_hash, now, "")
+        return self.note_type.mod
 
     def mark_removed(self, question_ids: Iterable[str]) -> None:
         for question_id in question_ids:
@@ -104,6 +99,14 @@ class BuildState:
             raise ValueError(f"unknown state format {record[_HEADER_KEY]!r}")
         elif "note_type" in record:
             self.note_type = Entry(record["note_type"]["hash"], record["note_type"]["mod"])
+
+
+def _stamped(entry: Entry | None, content_hash: str, now: int, file: str) -> Entry:
+    """The entry for content: its recorded `mod` if unchanged, else a new one, later than
+    both the clock and the recorded one (so two builds in one second still differ)."""
+    if entry is not None and entry.hash == content_hash:
+        return Entry(content_hash, entry.mod, file)
+    return Entry(content_hash, max(now, entry.mod + 1) if entry else now, file)
 
 
 def _json_line(record: dict) -> str:

@@ -14,26 +14,26 @@ T0 = 1_800_000_000
 
 def test_unchanged_content_keeps_its_mod_changed_content_gets_a_later_one():
     state = BuildState.empty()
-    assert state.stamp("q", "hash-1", now=T0) == T0  # new: now
-    assert state.stamp("q", "hash-1", now=T0 + 50) == T0  # unchanged: recorded
-    assert state.stamp("q", "hash-2", now=T0 + 50) == T0 + 50  # changed: now
-    assert state.stamp("q", "hash-3", now=T0 + 50) == T0 + 51  # same second: still later
-    assert state.stamp("q", "hash-4", now=T0) == T0 + 52  # clock behind the state: later
+    assert state.stamp("q", "hash-1", T0, "") == T0  # new: now
+    assert state.stamp("q", "hash-1", T0 + 50, "") == T0  # unchanged: recorded
+    assert state.stamp("q", "hash-2", T0 + 50, "") == T0 + 50  # changed: now
+    assert state.stamp("q", "hash-3", T0 + 50, "") == T0 + 51  # same second: still later
+    assert state.stamp("q", "hash-4", T0, "") == T0 + 52  # clock behind the state: later
 
 
 def test_a_removed_question_that_comes_back_gets_a_later_mod():
     state = BuildState.empty()
-    state.stamp("q", "hash", now=T0)
+    state.stamp("q", "hash", T0, "")
     state.mark_removed(["q"])
     assert state.questions["q"] == Entry(None, T0, "")
-    assert state.stamp("q", "hash", now=T0) == T0 + 1
+    assert state.stamp("q", "hash", T0, "") == T0 + 1
 
 
 def test_state_text_is_sorted_one_line_per_question_and_reads_back():
     state = BuildState.empty()
-    state.stamp(None, "type-hash", now=T0)
+    state.stamp_note_type("type-hash", now=T0)
     for question_id in ("b", "c", "a"):
-        state.stamp(question_id, f"hash-{question_id}", now=T0, file="sub/deck.md")
+        state.stamp(question_id, f"hash-{question_id}", T0, "sub/deck.md")
     text = state.to_text()
     lines = text.splitlines()
     assert lines[0] == '{"ankiqa-state": 1, "note_type": {"hash": "type-hash", "mod": 1800000000}}'
