@@ -25,7 +25,7 @@ from pathlib import Path
 from .atomic import write_atomically
 from .diagnostics import ERROR, Diagnostic
 from .limits import UNREADABLE
-from .parse import DeckFile, decode, parse_deck
+from .parse import DeckFile, decode, parse_deck, read_bytes
 from .project import find_sources
 
 ID_PREFIX = "question id: "
@@ -129,10 +129,9 @@ def add_ids_to_files(
     sources, problems = find_sources(paths)
     report = IdsReport(diagnostics=problems)
     for path in (source.path for source in sources):
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            report.diagnostics.append(_file_error(path, "unreadable", "read", error))
+        data = read_bytes(path)
+        if isinstance(data, Diagnostic):
+            report.diagnostics.append(data)
             continue
         if check:
             report.diagnostics += missing_ids(data, path)
@@ -145,7 +144,8 @@ def add_ids_to_files(
             # Through a symbolic link, replace the file it points to, not the link.
             write_atomically(path.resolve(), result.data)
         except OSError as error:
-            report.diagnostics.append(_file_error(path, "unwritable", "write", error))
+            message = f"cannot write file: {error.strerror}"
+            report.diagnostics.append(Diagnostic(path, 1, 1, ERROR, "unwritable", message))
             continue
         report.changed.append((path, len(result.added)))
     report.diagnostics.sort()
@@ -164,7 +164,3 @@ def _decode(data: bytes, path: Path) -> tuple[bytes, str, DeckFile] | Diagnostic
 
 def _unreadable(deck_file: DeckFile) -> tuple[Diagnostic, ...]:
     return tuple(d for d in deck_file.diagnostics if d.code in UNREADABLE)
-
-
-def _file_error(path: Path, code: str, verb: str, error: OSError) -> Diagnostic:
-    return Diagnostic(path, 1, 1, ERROR, code, f"cannot {verb} file: {error.strerror}")

@@ -71,18 +71,21 @@ def read_deck_file(path: Path, deck_prefix: str = "") -> DeckFile:
     `deck_prefix` is the `Parent::` part of the deck name that the file's folder gives.
     """
     path = Path(path)
+    data = read_bytes(path)
+    text = data if isinstance(data, Diagnostic) else decode(data, path)
+    if isinstance(text, Diagnostic):
+        return DeckFile(path, deck_prefix + path.stem, (), (text,))
+    return parse_deck(text, path, deck_prefix)
+
+
+def read_bytes(path: Path) -> bytes | Diagnostic:
+    """A deck file's bytes, or why they cannot be read (reading no more than the limit)."""
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        problem = Diagnostic(path, 1, 1, ERROR, "unreadable", f"cannot read file: {error.strerror}")
-        return DeckFile(path, deck_prefix + path.stem, (), (problem,))
-    if len(data) > MAX_FILE_BYTES:
-        return DeckFile(path, deck_prefix + path.stem, (), (_too_large(path),))
-    text = decode(data, path)
-    if isinstance(text, Diagnostic):
-        return DeckFile(path, deck_prefix + path.stem, (), (text,))
-    return parse_deck(text, path, deck_prefix)
+        return Diagnostic(path, 1, 1, ERROR, "unreadable", f"cannot read file: {error.strerror}")
+    return _too_large(path) if len(data) > MAX_FILE_BYTES else data
 
 
 def decode(data: bytes, path: Path) -> str | Diagnostic:

@@ -496,3 +496,11 @@ def test_the_seed_deck_without_its_ids_gets_them_back_in_the_same_places() -> No
     result = add_ids(stripped, new_id=lambda: next(old_ids))
 
     assert result.data == seed
+
+
+def test_a_file_over_the_size_limit_is_reported_not_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.md"
+    big.write_bytes(b"### Q\n\n" + b"x" * 6_000_000 + b"\n")
+    report = add_ids_to_files([big])
+    assert [d.code for d in report.diagnostics] == ["too-large"]
+    assert report.changed == []
