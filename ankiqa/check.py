@@ -24,7 +24,7 @@ from .diagnostics import ERROR, WARNING, Diagnostic
 from .highlight import is_known_language
 from .limits import UNREADABLE
 from .notes import local_image
-from .parse import ID_LINE, DeckFile, Question
+from .parse import DeckFile, Question
 from .render import CardRenderer, parse_markdown
 from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, image_sources, removals, url_scheme
 
@@ -102,7 +102,6 @@ class _QuestionReader:
         self.lines = question.answer.split("\n")
         self.lowered: dict[int, str] = {}  # answer lines, lower-cased as needed
         self.found: list[Diagnostic] = []
-        self.id_in_code = False
         self.saw_image = False
         # Where `locate` searches from: an answer line (None in the heading) and a column.
         self.block_line: int | None = None
@@ -112,9 +111,7 @@ class _QuestionReader:
         question = self.question
         answer_text = question.answer
         marks = answer_text.count("*") + answer_text.count("_")
-        read_answer = (
-            question.id is None or marks > MAX_NESTING or _WORTH_READING.search(answer_text)
-        )
+        read_answer = marks > MAX_NESTING or _WORTH_READING.search(answer_text)
         try:
             heading = span_token.tokenize_inner(question.heading)
             answer = parse_markdown(answer_text if read_answer else "")
@@ -167,18 +164,6 @@ class _QuestionReader:
             line, column = self.locate(token.language)
             message = f"unknown code language `{token.language}`: shown without highlighting"
             self.report(line, column, WARNING, "unknown-language", message)
-        if self.question.id is None and not self.id_in_code:
-            first = token.line_number + fence
-            for offset, text in enumerate(token.content.split("\n")):
-                if ID_LINE.fullmatch(text):
-                    self.id_in_code = True
-                    message = (
-                        "this `question id:` line is inside a code block, so it is code:"
-                        f" the question on line {self.question.line} has no id"
-                    )
-                    line = self.question.answer_line + first + offset - 1
-                    self.report(line, 1, WARNING, "id-in-code", message)
-                    return
 
     def unclosed(self, token: block_token.HtmlBlock) -> None:
         opening = _HTML_TO_CLOSE.match(token.content)

@@ -179,6 +179,13 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         question_id = None
         if not id_lines:
             problem(line, "missing-id", "question has no `question id:` line")
+            in_code = [n for n in body if n in code_lines and ID_LINE.fullmatch(lines[n - 1][:-1])]
+            if in_code:
+                message = (
+                    "this `question id:` line is inside a code block, so it is code:"
+                    f" the question on line {line} has no id"
+                )
+                problems.append(Diagnostic(path, in_code[0], 1, WARNING, "id-in-code", message))
         else:
             match = ID_LINE.fullmatch(lines[id_lines[0] - 1][:-1])
             question_id = match.group(1)

@@ -180,7 +180,7 @@ def test_headings_and_id_lines_inside_code_are_not_structure() -> None:
 def test_code_without_a_real_id_line_is_a_missing_id() -> None:
     deck_file = parse("### Q?\n\n```\nquestion id: in-code\n```\n")
     assert deck_file.questions[0].id is None
-    assert codes(deck_file) == ["missing-id"]
+    assert codes(deck_file) == ["missing-id", "id-in-code"]
 
 
 @pytest.mark.parametrize(
