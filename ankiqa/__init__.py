@@ -1,11 +1,10 @@
 """ankiqa: Markdown question-and-answer notes → Anki packages that update in place."""
 
 from .build import ExportResult, export
-from .check import check_project
 from .diagnostics import DeckError, Diagnostic
 from .notes import NoteData, build_notes, deck_id, note_guid
 from .parse import DeckFile, Question, parse_deck, read_deck_file
-from .project import Project, load_project
+from .project import Project, check_project, load_project
 from .render import CardRenderer
 
 __all__ = [

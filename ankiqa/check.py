@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mistletoe import block_token, span_token
@@ -28,9 +27,6 @@ from .parse import DeckFile, Question
 from .render import CardRenderer, parse_markdown
 from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, image_sources, removals, url_scheme
 
-if TYPE_CHECKING:
-    from .project import Project
-
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 # The renderer recurses once per level of Markdown inside Markdown (lists, quotes, emphasis,
 # links): deeper than this could exhaust Python's stack.
@@ -41,15 +37,6 @@ _WORTH_READING = re.compile(r"[<\[]|```|~~~")
 # HTML blocks that run to the end of the answer unless closed: a comment, and elements
 # whose content is not Markdown.
 _HTML_TO_CLOSE = re.compile(r"[ \t]*<(?:(!--)|(script|pre|style|textarea)[\s>])", re.IGNORECASE)
-
-
-def check_project(project: Project, cache: Path | None = None) -> list[Diagnostic]:
-    """The project's diagnostics and those of every check here, sorted, each once (so
-    checking a project twice gives the same list)."""
-    found = set(project.diagnostics)
-    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
-        found.update(check_deck_file(deck_file, source.root, cache))
-    return sorted(found)
 
 
 def check_deck_file(deck_file: DeckFile, root: Path, cache: Path | None = None) -> list[Diagnostic]:

@@ -11,11 +11,10 @@ import typer
 
 from .build import DEFAULT_DIST, anki_search, export
 from .cache import default_folder as default_cache_folder
-from .check import check_project
 from .diagnostics import DeckError, Diagnostic, errors
 from .diff import PackageError, diff
 from .ids import add_ids_to_files
-from .project import DEFAULT_DECKS, load_project
+from .project import DEFAULT_DECKS, check_project, load_project
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .cache import RenderCache
-from .check import check_project
+from .check import check_deck_file
 from .diagnostics import ERROR, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
 from .parse import DeckFile, read_deck_file
@@ -162,6 +162,15 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
                 Diagnostic(question.path, question.line, 1, ERROR, "duplicate-id", message)
             )
     return problems
+
+
+def check_project(project: Project, cache: Path | None = None) -> list[Diagnostic]:
+    """The project's diagnostics and those of every check here, sorted, each once (so
+    checking a project twice gives the same list)."""
+    found = set(project.diagnostics)
+    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
+        found.update(check_deck_file(deck_file, source.root, cache))
+    return sorted(found)
 
 
 def load_checked_project(

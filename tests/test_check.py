@@ -10,9 +10,8 @@ import pytest
 from conftest import SEED_DECKS, write_deck
 from typer.testing import CliRunner
 
-from ankiqa.check import check_project
 from ankiqa.cli import app
-from ankiqa.project import load_project
+from ankiqa.project import check_project, load_project
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 

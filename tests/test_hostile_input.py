@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from mistletoe import block_token
 from typer.testing import CliRunner
 
-from ankiqa.check import check_deck_file, check_project
+from ankiqa.check import check_deck_file
 from ankiqa.cli import app
 from ankiqa.limits import MAX_DEPTH
 from ankiqa.parse import parse_deck
-from ankiqa.project import load_project
+from ankiqa.project import check_project, load_project
 from ankiqa.render import CardRenderer, parse_markdown
 
 ID = "question id: 4d1c7e0a-9b8f-4a6e-8d5c-3b2a1f0e9d8c"
