@@ -51,7 +51,7 @@ def export(
     dist: Path = DEFAULT_DIST,
     progress: Callable[[int, int], None] | None = None,
     now: int | None = None,
-    cache: bool = True,
+    use_cache: bool = True,
 ) -> ExportResult:
     """Export deck files to `.apkg` packages, and record what was exported in the build
     state beside them (see `state`).
@@ -59,9 +59,9 @@ def export(
     With `output`, one package holds every deck; otherwise each deck file becomes
     `dist/<its path below its folder>.apkg`. Raises DeckError, before writing anything,
     when the input has errors. `progress(done, total)` is called as questions are rendered.
-    `cache=False` renders and checks every question, ignoring the cache (see `cache`).
+    `use_cache=False` renders and checks every question, ignoring the cache (see `cache`).
     """
-    cache_folder = default_cache_folder() if cache else None
+    cache_folder = default_cache_folder() if use_cache else None
     project = load_checked_project(paths, cache_folder)
     states = project.states
     now = int(time.time()) if now is None else now

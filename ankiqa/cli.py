@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -95,25 +96,22 @@ def export_command(
     ] = DEFAULT_DIST,
 ) -> None:
     """Export deck files to .apkg packages for Anki."""
-    bar = None
+    with ExitStack() as stack:
+        bars = []  # a progress bar, once the work turns out to be long
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None and total >= PROGRESS_FROM and sys.stderr.isatty():
-            bar = typer.progressbar(length=total, label="Rendering", file=sys.stderr)
-            bar.__enter__()
-        if bar is not None:
-            bar.update(done - bar.pos)
+        def progress(done: int, total: int) -> None:
+            if not bars and total >= PROGRESS_FROM and sys.stderr.isatty():
+                bar = typer.progressbar(length=total, label="Rendering", file=sys.stderr)
+                bars.append(stack.enter_context(bar))
+            for bar in bars:
+                bar.update(done - bar.pos)
 
-    try:
-        result = export(paths or [DEFAULT_DECKS], output=output, dist=dist, progress=progress)
-    except DeckError as error:
-        _fail(error.diagnostics, "nothing written")
-    except OSError as error:
-        _os_error(error)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        try:
+            result = export(paths or [DEFAULT_DECKS], output=output, dist=dist, progress=progress)
+        except DeckError as error:
+            _fail(error.diagnostics, "nothing written")
+        except OSError as error:
+            _os_error(error)
 
     if result.warnings:  # shown in full by `ankiqa check`; some, like malformed-id, are for ever
         typer.echo(f"{_count(len(result.warnings), 'warning')}: see `ankiqa check`", err=True)

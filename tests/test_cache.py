@@ -31,8 +31,8 @@ def test_a_re_export_renders_only_the_edited_question(decks: Path, tmp_path, ren
     assert len(rendered) == 6
     rendered.clear()
 
-    ankiqa.export([decks], output=tmp_path / "b.apkg", now=1_800_000_000, cache=False)
-    assert len(rendered) == 6  # cache=False renders everything ...
+    ankiqa.export([decks], output=tmp_path / "b.apkg", now=1_800_000_000, use_cache=False)
+    assert len(rendered) == 6  # use_cache=False renders everything ...
     assert (tmp_path / "b.apkg").read_bytes() == (tmp_path / "a.apkg").read_bytes()
     rendered.clear()
 
