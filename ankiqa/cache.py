@@ -1,9 +1,9 @@
-"""Work done before on the same Markdown, so that a re-export renders and checks only
-what was edited.
+"""Work done before on the same Markdown, so that a re-export reads only what was edited.
 
-Rendering and checking are most of an export's time. The cache maps a hash of a
-question's Markdown, and of the code and library versions that read it, to the HTML
-they gave, and remembers which questions `check` found nothing in. It lives in the
+Parsing, rendering and checking are most of an export's time. The cache maps a hash of
+a deck file's bytes to its parsed questions, and of a question's Markdown to the HTML it
+rendered to, and remembers which questions `check` found nothing in; every entry is
+also keyed by a hash of the code and library versions that made it. It lives in the
 user's cache folder, not in the project: deleting it only costs time, and a cache that
 cannot be opened or written is simply not used.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import sqlite3
 import sys
 from functools import lru_cache
@@ -44,8 +45,8 @@ def fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-class RenderCache:
-    """Rendered (front, back) fields by question Markdown, in a SQLite file in `folder`;
+class Cache:
+    """Parsed deck files, rendered fields and clean questions, in a SQLite file in `folder`;
     with no folder, a cache that holds nothing. Use it in a `with` block."""
 
     def __init__(self, folder: Path | None):
@@ -62,6 +63,7 @@ class RenderCache:
             db.execute("pragma journal_mode=wal")
             db.execute("create table if not exists fields (key text primary key, front, back)")
             db.execute("create table if not exists clean (key text primary key)")
+            db.execute("create table if not exists parsed (key text primary key, deck_file)")
             self._db = db
         except (OSError, sqlite3.Error):
             return
@@ -104,7 +106,26 @@ class RenderCache:
         except sqlite3.Error:
             return
 
-    def __enter__(self) -> RenderCache:
+    def parsed(self, key: str) -> object | None:
+        """What `put_parsed` stored under `key` (a parsed deck file)."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("select deck_file from parsed where key=?", (key,)).fetchone()
+            return pickle.loads(row[0]) if row else None
+        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            return None
+
+    def put_parsed(self, key: str, deck_file: object) -> None:
+        if self._db is None:
+            return
+        try:
+            row = (key, pickle.dumps(deck_file, protocol=pickle.HIGHEST_PROTOCOL))
+            self._db.execute("insert or replace into parsed values (?, ?)", row)
+        except sqlite3.Error:
+            return
+
+    def __enter__(self) -> Cache:
         return self
 
     def __exit__(self, *exception: object) -> None:

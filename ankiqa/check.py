@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from mistletoe import block_token, span_token
 from mistletoe.token import Token
 
-from .cache import RenderCache
+from .cache import Cache
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .highlight import is_known_language
 from .limits import UNREADABLE
@@ -46,7 +46,7 @@ def check_deck_file(deck_file: DeckFile, root: Path, cache: Path | None = None) 
     unreadable = [d.line for d in deck_file.diagnostics if d.code in UNREADABLE]
     problems = []
     # The renderer's syntax (math is not links, and so on) while reading.
-    with RenderCache(cache) as known, CardRenderer():
+    with Cache(cache) as known, CardRenderer():
         for question in deck_file.questions:
             problems += _question_problems(question)
             if any(question.line <= line <= question.end_line for line in unreadable):

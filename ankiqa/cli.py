@@ -163,10 +163,11 @@ def check_command(
     there are, 2 for a wrong command line.
     """
     try:
-        project = load_project(paths or [DEFAULT_DECKS])
+        cache = default_cache_folder()
+        project = load_project(paths or [DEFAULT_DECKS], cache)
     except OSError as error:
         _os_error(error)
-    diagnostics = check_project(project, default_cache_folder())
+    diagnostics = check_project(project, cache)
     failed = len(errors(diagnostics))
     warned = len(diagnostics) - failed
     if as_json:

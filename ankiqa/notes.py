@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import genanki
 
-from .cache import RenderCache
+from .cache import Cache
 from .parse import DeckFile, Question
 from .render import CardRenderer
 
@@ -75,7 +75,7 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
         images[src] = found
         return found.name if found else src
 
-    with RenderCache(cache) as rendered, CardRenderer(image_src=image_src) as renderer:
+    with Cache(cache) as rendered, CardRenderer(image_src=image_src) as renderer:
         for question in deck_file.questions:
             if question.id is None:
                 continue

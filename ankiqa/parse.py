@@ -15,6 +15,7 @@ Text too hostile for mistletoe (see `limits`) is reported instead of read.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from pathlib import Path
 from mistletoe import Document, block_token, span_token
 from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading
 
+from .cache import Cache
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .limits import (
     MAX_CARD_CHARS,
@@ -65,17 +67,24 @@ class DeckFile:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def read_deck_file(path: Path, deck_prefix: str = "") -> DeckFile:
+def read_deck_file(path: Path, deck_prefix: str = "", cache: Path | None = None) -> DeckFile:
     """Read and parse one deck file. Problems are returned as diagnostics, never raised.
 
     `deck_prefix` is the `Parent::` part of the deck name that the file's folder gives.
+    With a `cache` folder, a file parsed before with the same bytes is not parsed again.
     """
     path = Path(path)
     data = read_bytes(path)
     text = data if isinstance(data, Diagnostic) else decode(data, path)
     if isinstance(text, Diagnostic):
         return DeckFile(path, deck_prefix + path.stem, (), (text,))
-    return parse_deck(text, path, deck_prefix)
+    with Cache(cache) as parsed:
+        key = hashlib.sha256(f"{path}\0{deck_prefix}\0{text}".encode()).hexdigest()
+        deck_file = parsed.parsed(key)
+        if not isinstance(deck_file, DeckFile):
+            deck_file = parse_deck(text, path, deck_prefix)
+            parsed.put_parsed(key, deck_file)
+    return deck_file
 
 
 def read_bytes(path: Path) -> bytes | Diagnostic:

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .cache import RenderCache
+from .cache import Cache
 from .check import check_deck_file
 from .diagnostics import ERROR, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
@@ -120,12 +120,12 @@ def _relative(folder: Path) -> Path:
         return folder
 
 
-def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
+def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = None) -> Project:
     """Find and parse deck files and their build states, and check that no question id
-    is used twice."""
+    is used twice. See `cache` for `cache`."""
     paths = [Path(path) for path in paths]
     sources, problems = find_sources(paths)
-    deck_files = [read_deck_file(source.path, source.deck_prefix) for source in sources]
+    deck_files = [read_deck_file(source.path, source.deck_prefix, cache) for source in sources]
     for deck_file in deck_files:
         problems += deck_file.diagnostics
     problems += duplicate_ids(deck_files)
@@ -178,7 +178,7 @@ def load_checked_project(
 ) -> Project:
     """`load_project` with every check of `ankiqa check`; raises DeckError when there are
     errors. The project's diagnostics are then its warnings. See `cache` for `cache`."""
-    project = load_project(paths)
+    project = load_project(paths, cache)
     project.diagnostics = check_project(project, cache)
     if errors(project.diagnostics):
         raise DeckError(errors(project.diagnostics))
@@ -211,7 +211,7 @@ def project_notes(
 
 def _to_render(parts: list[tuple[Source, DeckFile]], cache: Path | None) -> int:
     """How many questions are not in the render cache."""
-    with RenderCache(cache) as rendered:
+    with Cache(cache) as rendered:
         questions = (question for _, part in parts for question in part.questions)
         return sum(rendered.get(q.heading, q.answer) is None for q in questions if q.id)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import ankiqa
-from ankiqa import cache, check, project
+from ankiqa import cache, check, parse, project
 from ankiqa.project import load_project
 from ankiqa.render import CardRenderer
 
@@ -52,11 +52,11 @@ def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_pa
 
 def test_a_cache_written_by_other_code_is_not_used_and_is_removed(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
-    old = cache.RenderCache(folder)
+    old = cache.Cache(folder)
     old.put("Q?", "A.", "<b>stale</b>", "<b>stale</b>")
     old.close()
     monkeypatch.setattr(cache, "fingerprint", lambda: "0" * 16)  # ankiqa or a library changed
-    new = cache.RenderCache(folder)
+    new = cache.Cache(folder)
     assert new.get("Q?", "A.") is None
     new.close()
     assert [path.name for path in folder.iterdir()] == [f"render-{'0' * 16}.sqlite"]
@@ -114,3 +114,24 @@ def test_a_warm_cache_starts_no_worker_processes(decks: Path, tmp_path, monkeypa
     monkeypatch.setattr(project, "ProcessPoolExecutor", no_pool)
     ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
     assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
+
+
+def test_a_deck_file_with_the_same_bytes_is_not_parsed_again(decks: Path, tmp_path, monkeypatch):
+    parsed: list[Path] = []
+    original = parse.parse_deck
+
+    def counting(text, path, deck_prefix=""):
+        parsed.append(path)
+        return original(text, path, deck_prefix)
+
+    monkeypatch.setattr(parse, "parse_deck", counting)
+    (decks / "other.md").write_text("### Q?\n\nA.\n\nquestion id: other-1\n", encoding="utf-8")
+    first = load_project([decks], tmp_path / "cache")
+    assert sorted(p.name for p in parsed) == ["other.md", "web-servers.md"]
+
+    parsed.clear()
+    (decks / "other.md").write_text("### Q?\n\nB.\n\nquestion id: other-1\n", encoding="utf-8")
+    second = load_project([decks], tmp_path / "cache")
+    assert [p.name for p in parsed] == ["other.md"]
+    assert second.deck_files[1] == first.deck_files[1]  # web-servers.md, from the cache
+    assert second.deck_files[0].questions[0].answer == "B."
