@@ -10,6 +10,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -46,14 +47,23 @@ class MediaFile:
 
 @dataclass(frozen=True)
 class NoteData:
-    """Everything that ends up in one Anki note."""
+    """Everything that ends up in one Anki note: a question, rendered."""
 
-    guid: str
-    fields: tuple[str, str, str]  # Question, Answer, Question ID: see notetype.FIELDS
-    tags: tuple[str, ...]
-    deck: str
-    media: tuple[MediaFile, ...]
     question: Question
+    fields: tuple[str, str, str]  # Question, Answer, Question ID: see notetype.FIELDS
+    media: tuple[MediaFile, ...]
+
+    @cached_property
+    def guid(self) -> str:
+        return note_guid(self.question.id)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.question.tags
+
+    @property
+    def deck(self) -> str:
+        return self.question.deck
 
 
 def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> list[NoteData]:
@@ -88,12 +98,9 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
             media = {file.name: file for file in images.values() if file}
             notes.append(
                 NoteData(
-                    guid=note_guid(question.id),
-                    fields=(*fields, id_field(question.id)),
-                    tags=question.tags,
-                    deck=question.deck,
-                    media=tuple(media[name] for name in sorted(media)),
                     question=question,
+                    fields=(*fields, id_field(question.id)),
+                    media=tuple(media[name] for name in sorted(media)),
                 )
             )
     return notes
