@@ -190,9 +190,10 @@ class _QuestionReader:
         path = local_image(src, folder, self.root)
         if path is None:
             message = f"image `{src}` is outside {self.root}: only images inside it are packaged"
-            self.report(line, column, ERROR, "image-outside-root", message)
+            self.report(line, column, WARNING, "image-outside-root", message)
         elif not path.is_file():
-            self.report(line, column, ERROR, "image-not-found", f"image `{src}` not found")
+            message = f"image `{src}` not found: the card shows it broken"
+            self.report(line, column, WARNING, "image-not-found", message)
 
     def removed(self, line: int, column: int, what: str, dangerous: bool) -> None:
         if dangerous:

@@ -226,9 +226,7 @@ question id: 0f5d1e2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f
 
 
 def test_scripts_are_gone_from_a_real_anki_collection(tmp_path: Path) -> None:
-    deck = write_deck(tmp_path / "decks" / "hostile.md", HOSTILE_DECK)
-    for image in ("x", "dot.png"):  # the images exist: only the handlers are hostile
-        (deck.parent / image).write_bytes(b"image")
+    deck = write_deck(tmp_path / "decks" / "hostile.md", HOSTILE_DECK)  # its images are missing
     apkg = tmp_path / "hostile.apkg"
     ankiqa.export([deck.parent], output=apkg, now=1_700_000_000)
 
