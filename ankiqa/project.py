@@ -18,7 +18,7 @@ from .parse import DeckFile, read_deck_file
 from .state import STATE_FILE, BuildState, StateError, load_state
 
 DEFAULT_DECKS = Path("decks")
-DECK_SUFFIX = ".md"
+DECK_SUFFIXES = (".md", ".markdown")
 PARALLEL_FROM = 1500  # questions; below this, starting processes costs more than it saves
 PART_SIZE = 500
 
@@ -61,7 +61,8 @@ class Project:
 
 
 def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]:
-    """Deck files named by `paths`: a file itself, or every `.md` file below a folder.
+    """Deck files named by `paths`: a file itself (whatever its name), or every `.md` and
+    `.markdown` file below a folder.
 
     Files in hidden folders (such as `.git`) are skipped.
     """
@@ -71,15 +72,16 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
         if path.is_dir():
             found = sorted(
                 file
-                for file in path.rglob(f"*{DECK_SUFFIX}")
-                if file.is_file()
+                for file in path.rglob("*")
+                if file.suffix.lower() in DECK_SUFFIXES
+                and file.is_file()
                 and not any(part.startswith(".") for part in file.relative_to(path).parts)
             )
             root = project_root(path)
             sources += [Source(file, root) for file in found if _first_time(file, seen)]
             if not found:
                 problems.append(
-                    Diagnostic(path, 1, 1, ERROR, "no-decks", f"no {DECK_SUFFIX} files in folder")
+                    Diagnostic(path, 1, 1, ERROR, "no-decks", "no .md or .markdown files in folder")
                 )
         elif path.is_file():
             if _first_time(path, seen):
