@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import default_folder as default_cache_folder
-from .diagnostics import Diagnostic
+from .diagnostics import WARNING, Diagnostic
 from .notes import NoteData, id_field
 from .notetype import ID_FIELD_NAME, NoteType
 from .package import write_package
 from .parse import read_deck_file
 from .project import DEFAULT_DECKS, Project, find_sources, load_checked_project, project_notes
 from .state import (
+    STATE_FILE,
     content_hash,
     note_type_hash,
     save_state,
@@ -42,7 +43,8 @@ class ExportResult:
     up_to_date: list[Path] = field(default_factory=list)
     decks: list[str] = field(default_factory=list)
     notes: int = 0
-    warnings: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)  # those of `ankiqa check`
+    notices: list[Diagnostic] = field(default_factory=list)  # what the export ran into
 
 
 def export(
@@ -97,7 +99,15 @@ def export(
         result.notes += len(notes)
     result.decks = sorted({note.deck for notes in builds.values() for note in notes})
     for root, state in states.items():
-        save_state(root, state)
+        try:
+            save_state(root, state)
+        except OSError as error:  # a read-only folder: the packages are still good
+            message = (
+                f"build state not saved ({error.strerror}): the next export will give"
+                " every changed question a new time again"
+            )
+            path = root / STATE_FILE
+            result.notices.append(Diagnostic(path, 1, 1, WARNING, "state-not-saved", message))
     return result
 
 

@@ -113,6 +113,8 @@ def export_command(
         except OSError as error:
             _os_error(error)
 
+    for notice in result.notices:
+        typer.echo(str(notice), err=True)
     if result.warnings:  # shown in full by `ankiqa check`; some, like malformed-id, are for ever
         typer.echo(f"{_count(len(result.warnings), 'warning')}: see `ankiqa check`", err=True)
     typer.echo(f"{_count(result.notes, 'note')} in {_count(len(result.decks), 'deck')}")

@@ -31,6 +31,7 @@ CODES = frozenset(
         "nul-character",
         "removed-html",
         "skipped-level",
+        "state-not-saved",
         "too-complex",
         "too-deep",
         "too-large",

@@ -95,3 +95,16 @@ def test_output_that_is_a_folder_is_named_in_the_error(decks: Path, tmp_path: Pa
     assert result.exit_code == 1
     assert f"{tmp_path / 'out'}: Is a directory" in result.stderr
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_read_only_deck_folder_still_exports(tmp_path: Path, monkeypatch) -> None:
+    decks = write_deck(tmp_path / "decks" / "q.md", "### Q?\n\nA.\n\nquestion id: q-1\n").parent
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(decks / "ankiqa-state.jsonl"))
+
+    monkeypatch.setattr("ankiqa.build.save_state", read_only)
+    result = CliRunner().invoke(app, ["export", str(decks), "-o", str(tmp_path / "q.apkg")])
+    assert result.exit_code == 0
+    assert "warning[state-not-saved]: build state not saved (Permission denied)" in result.stderr
+    assert (tmp_path / "q.apkg").is_file()
