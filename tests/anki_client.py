@@ -105,3 +105,13 @@ def notetype_schema(col: Collection, notetype_id: int) -> dict:
         "fields": [(f["ord"], f["name"], f["id"]) for f in notetype["flds"]],
         "templates": [(t["ord"], t["name"], t["id"]) for t in notetype["tmpls"]],
     }
+
+
+def import_into_fresh_collection(apkg: Path, folder: Path) -> tuple[ImportCounts, dict[str, dict]]:
+    """Import a package into a new collection in `folder`: the import log's counts, and
+    every note read back (see `notes_by_guid`)."""
+    col = open_collection(folder)
+    try:
+        return import_package(col, apkg), notes_by_guid(col)
+    finally:
+        col.close()

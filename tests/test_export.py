@@ -10,6 +10,7 @@ from anki_client import (
     ImportCounts,
     card_history,
     card_id,
+    import_into_fresh_collection,
     import_package_log,
     note_id,
     notes_by_guid,
@@ -33,12 +34,8 @@ def test_seed_deck_imports_as_new_notes(decks: Path, tmp_path: Path) -> None:
     apkg = dist / "web-servers.apkg"
     assert result.written == [apkg]
     assert (result.notes, result.decks) == (6, ["web-servers"])
-    col = open_collection(tmp_path / "col")
-    try:
-        assert import_package_log(col, apkg).counts() == ImportCounts(6, 0, 0, 0)
-        notes = notes_by_guid(col)
-    finally:
-        col.close()
+    counts, notes = import_into_fresh_collection(apkg, tmp_path / "col")
+    assert counts == ImportCounts(6, 0, 0, 0)
 
     assert set(notes) == {note_guid(question_id) for question_id in SEED_IDS}
     first = notes["k9^_Gq;b=/"]  # the contract's literal GUID for the first seed question
@@ -82,12 +79,8 @@ def test_held_out_style_deck(decks: Path, tmp_path: Path) -> None:
     apkg = dist / "Sub" / "rich.apkg"
     assert sorted(result.written) == sorted([apkg, dist / "web-servers.apkg"])
     assert result.decks == ["Sub::Title", "web-servers"]
-    col = open_collection(tmp_path / "col")
-    try:
-        assert import_package_log(col, apkg).counts() == ImportCounts(4, 0, 0, 0)
-        notes = notes_by_guid(col)
-    finally:
-        col.close()
+    counts, notes = import_into_fresh_collection(apkg, tmp_path / "col")
+    assert counts == ImportCounts(4, 0, 0, 0)
 
     assert set(notes) == {note_guid(question_id) for question_id in RICH_IDS}
     assert note_guid("NET-UPPER-1") == "G-.jC;$c.1"
@@ -194,12 +187,8 @@ def test_one_package_holding_every_deck(decks: Path, tmp_path: Path) -> None:
     assert result.notes == 11
     assert result.decks == ["Sub::Deeper::tiny", "Sub::Title", "web-servers"]
     assert not (tmp_path / "dist").exists()
-    col = open_collection(tmp_path / "col")
-    try:
-        assert import_package_log(col, output).counts() == ImportCounts(11, 0, 0, 0)
-        notes = notes_by_guid(col)
-    finally:
-        col.close()
+    counts, notes = import_into_fresh_collection(output, tmp_path / "col")
+    assert counts == ImportCounts(11, 0, 0, 0)
     assert notes[note_guid("tiny-1")]["deck"] == "Sub::Deeper::tiny"
     assert notes[note_guid("MATH-2")]["deck"] == "Sub::Title"
     assert notes[note_guid(SEED_IDS[0])]["deck"] == "web-servers"
