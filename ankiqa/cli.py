@@ -53,37 +53,6 @@ def _os_error(error: OSError) -> NoReturn:
     raise typer.Exit(1) from None
 
 
-@app.command("diff")
-def diff_command(
-    old: Annotated[Path, typer.Argument(help="The package to compare from.", show_default=False)],
-    new: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="A package, or deck files and folders to build now. Default: decks/",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Show questions added, changed and removed. Exit 0 when equal, 1 when different."""
-    try:
-        changes = diff(old, new or [DEFAULT_DECKS])
-    except DeckError as error:
-        _fail(error.diagnostics, "cannot compare", code=2)
-    except PackageError as error:
-        typer.echo(f"ankiqa: {error}", err=True)
-        raise typer.Exit(2) from None
-    if as_json:
-        typer.echo(json.dumps(changes.to_json(), ensure_ascii=False, indent=2))
-    else:
-        for mark, notes in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
-            for note in notes:
-                typer.echo(f"{mark} {note.question_id}  {note.title}")
-        counts = (len(changes.added), len(changes.changed), len(changes.removed))
-        typer.echo("{} added, {} changed, {} removed".format(*counts))
-    raise typer.Exit(1 if changes else 0)
-
-
 @app.command("export")
 def export_command(
     paths: Paths = None,
@@ -130,27 +99,6 @@ def export_command(
         typer.echo(f"  {anki_search(question.id for question in result.removed)}")
 
 
-@app.command("ids")
-def ids_command(
-    paths: Paths = None,
-    check: Annotated[
-        bool, typer.Option("--check", help="Change nothing; exit 1 if a question has no id.")
-    ] = False,
-) -> None:
-    """Give every question without an id a `question id:` line, changing nothing else."""
-    report = add_ids_to_files(paths or [DEFAULT_DECKS], check=check)
-    for path, count in report.changed:
-        typer.echo(f"{path}: {_count(count, 'id')} added")
-    if report.diagnostics:
-        unchanged = "files with errors left unchanged"
-        _fail(report.diagnostics, "`ankiqa ids` adds missing ids" if check else unchanged)
-    added = sum(count for _, count in report.changed)
-    if added:
-        typer.echo(f"{_count(added, 'id')} added in {_count(len(report.changed), 'file')}")
-    else:
-        typer.echo("every question has an id")
-
-
 @app.command("check")
 def check_command(
     paths: Paths = None,
@@ -181,3 +129,55 @@ def check_command(
         typer.echo(f"ankiqa: {counts} in {_count(len(project.sources), 'file')}")
     if failed or (strict and warned):
         raise typer.Exit(1)
+
+
+@app.command("ids")
+def ids_command(
+    paths: Paths = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a question has no id.")
+    ] = False,
+) -> None:
+    """Give every question without an id a `question id:` line, changing nothing else."""
+    report = add_ids_to_files(paths or [DEFAULT_DECKS], check=check)
+    for path, count in report.changed:
+        typer.echo(f"{path}: {_count(count, 'id')} added")
+    if report.diagnostics:
+        unchanged = "files with errors left unchanged"
+        _fail(report.diagnostics, "`ankiqa ids` adds missing ids" if check else unchanged)
+    added = sum(count for _, count in report.changed)
+    if added:
+        typer.echo(f"{_count(added, 'id')} added in {_count(len(report.changed), 'file')}")
+    else:
+        typer.echo("every question has an id")
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="The package to compare from.", show_default=False)],
+    new: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="A package, or deck files and folders to build now. Default: decks/",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show questions added, changed and removed. Exit 0 when equal, 1 when different."""
+    try:
+        changes = diff(old, new or [DEFAULT_DECKS])
+    except DeckError as error:
+        _fail(error.diagnostics, "cannot compare", code=2)
+    except PackageError as error:
+        typer.echo(f"ankiqa: {error}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(changes.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for mark, notes in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
+            for note in notes:
+                typer.echo(f"{mark} {note.question_id}  {note.title}")
+        counts = (len(changes.added), len(changes.changed), len(changes.removed))
+        typer.echo("{} added, {} changed, {} removed".format(*counts))
+    raise typer.Exit(1 if changes else 0)
