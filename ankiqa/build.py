@@ -69,21 +69,20 @@ def export(
     now = int(time.time()) if now is None else now
     note_type = NoteType()
     type_hash = note_type_hash(note_type.fields, note_type.templates, note_type.css)
-    type_mods = {root: state.stamp_note_type(type_hash, now) for root, state in states.items()}
+    root_type_mod = {root: state.stamp_note_type(type_hash, now) for root, state in states.items()}
 
     builds: dict[Path, list[NoteData]] = defaultdict(list)
     mods: dict[str, int] = {}
-    type_mod: dict[Path, int] = defaultdict(int)
+    target_type_mod: dict[Path, int] = defaultdict(int)  # the latest of its roots
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
     for source, notes in project_notes(project, cache_folder):
         target = Path(output or dist / source.relative.with_suffix(".apkg"))
-        file = source.relative.as_posix()
+        file, state = source.relative.as_posix(), states[source.root]
         for note in notes:
-            state = states[source.root]
             mods[note.guid] = state.stamp(note.question.id, content_hash(note), now, file)
         builds[target] += notes
-        type_mod[target] = max(type_mod[target], type_mods[source.root])
+        target_type_mod[target] = max(target_type_mod[target], root_type_mod[source.root])
         done += len(notes)
         if progress:
             progress(done, total)
@@ -92,7 +91,7 @@ def export(
     result.removed = _removed_questions(project)
     for target, notes in builds.items():
         note_mods = {note.guid: mods[note.guid] for note in notes}
-        if write_package(notes, target, note_mods, type_mod[target]):
+        if write_package(notes, target, note_mods, target_type_mod[target]):
             result.written.append(target)
         else:
             result.up_to_date.append(target)
@@ -129,7 +128,7 @@ def _removed_questions(project: Project) -> list[RemovedQuestion]:
             and ((root, entry.file) in read or project.read_all_of(root, entry.file))
         ]
         if gone and not project.read_all_of(root, "."):
-            elsewhere = _ids_in_deck_files(root, skip={path for _, path in read})
+            elsewhere = _ids_in_deck_files(root, skip={path for r, path in read if r == root})
             gone = [question_id for question_id in gone if question_id not in elsewhere]
         state.mark_removed(gone)
         removed += [RemovedQuestion(q, root / state.questions[q].file) for q in gone]

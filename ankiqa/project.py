@@ -139,11 +139,10 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = 
             message = f"damaged build state ({error}); restore it from git"
             path = root / STATE_FILE
             problems.append(Diagnostic(path, error.line, 1, ERROR, "bad-state", message))
-    folders = [
-        (root, Path(os.path.relpath(path, root)).as_posix())
-        for path in paths
-        if path.is_dir() and (root := project_root(path))
-    ]
+    folders = []  # read whole
+    for path in filter(Path.is_dir, paths):
+        root = project_root(path)
+        folders.append((root, Path(os.path.relpath(path, root)).as_posix()))
     return Project(sources, deck_files, states, sorted(problems), folders)
 
 
@@ -158,7 +157,9 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
     problems = []
     for question_id, questions in places.items():
         for question in questions if len(questions) > 1 else ():
-            others = ", ".join(f"{q.path}:{q.line}" for q in questions if q is not question)
+            others = ", ".join(
+                f"{q.path.as_posix()}:{q.line}" for q in questions if q is not question
+            )
             message = f"question id {question_id} is also used at {others}"
             problems.append(
                 Diagnostic(question.path, question.line, 1, ERROR, "duplicate-id", message)
@@ -167,8 +168,8 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
 
 
 def check_project(project: Project, cache: Path | None = None) -> list[Diagnostic]:
-    """The project's diagnostics and those of every check here, sorted, each once (so
-    checking a project twice gives the same list)."""
+    """The project's diagnostics and those of every check in `check`, sorted, each once
+    (so checking a project twice gives the same list)."""
     found = set(project.diagnostics)
     for source, deck_file in zip(project.sources, project.deck_files, strict=True):
         found.update(check_deck_file(deck_file, source.root, cache))

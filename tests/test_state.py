@@ -152,3 +152,15 @@ def test_a_deck_file_name_with_a_line_separator_character_survives_the_state(tmp
     (decks / "a\u2028b.md").write_text("### Q?\n\nA.\n\nquestion id: q-1\n", encoding="utf-8")
     ankiqa.export([decks], dist=tmp_path / "dist", now=T0)
     assert load_state(decks).questions["q-1"].file == "a\u2028b.md"
+
+
+def test_an_id_that_only_appears_inside_a_longer_one_elsewhere_is_still_removed(tmp_path):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    a, b = decks / "a.md", decks / "b.md"
+    a.write_text("### One?\n\nA.\n\nquestion id: q1\n", encoding="utf-8")
+    b.write_text("### Ten?\n\nSee q1 too.\n\nquestion id: q10\n", encoding="utf-8")
+    ankiqa.export([decks], dist=tmp_path / "dist", now=T0)
+    a.write_text("### Two?\n\nB.\n\nquestion id: q2\n", encoding="utf-8")
+    result = ankiqa.export([a], dist=tmp_path / "dist", now=T0 + 5)
+    assert [r.id for r in result.removed] == ["q1"]
