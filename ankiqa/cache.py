@@ -68,41 +68,42 @@ class Cache:
         except (OSError, sqlite3.Error):
             return
 
-    def get(self, heading: str, answer: str) -> tuple[str, str] | None:
+    def get(self, inputs: tuple[str, ...]) -> tuple[str, str] | None:
+        """The fields rendered before from `inputs` (a question's `render_key`)."""
         if self._db is None:
             return None
         try:
-            key = _key(heading, answer)
+            key = _key(inputs)
             return self._db.execute("select front, back from fields where key=?", (key,)).fetchone()
         except sqlite3.Error:
             return None
 
-    def put(self, heading: str, answer: str, front: str, back: str) -> None:
+    def put(self, inputs: tuple[str, ...], front: str, back: str) -> None:
         if self._db is None:
             return
         try:
             self._db.execute(
                 "insert or replace into fields values (?, ?, ?)",
-                (_key(heading, answer), front, back),
+                (_key(inputs), front, back),
             )
         except sqlite3.Error:
             return
 
-    def is_clean(self, heading: str, answer: str) -> bool:
-        """Whether `check` found nothing in this question before."""
+    def is_clean(self, inputs: tuple[str, ...]) -> bool:
+        """Whether `check` found nothing in this question (its `render_key`) before."""
         if self._db is None:
             return False
         try:
-            key = (_key(heading, answer),)
+            key = (_key(inputs),)
             return self._db.execute("select 1 from clean where key=?", key).fetchone() is not None
         except sqlite3.Error:
             return False
 
-    def mark_clean(self, heading: str, answer: str) -> None:
+    def mark_clean(self, inputs: tuple[str, ...]) -> None:
         if self._db is None:
             return
         try:
-            self._db.execute("insert or ignore into clean values (?)", (_key(heading, answer),))
+            self._db.execute("insert or ignore into clean values (?)", (_key(inputs),))
         except sqlite3.Error:
             return
 
@@ -142,5 +143,5 @@ class Cache:
         self._db = None
 
 
-def _key(heading: str, answer: str) -> str:
-    return hashlib.sha256(f"{heading}\0{answer}".encode()).hexdigest()
+def _key(inputs: tuple[str, ...]) -> str:
+    return hashlib.sha256("\0".join(inputs).encode()).hexdigest()

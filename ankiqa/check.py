@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ from .highlight import is_known_language
 from .limits import UNREADABLE
 from .notes import local_image
 from .parse import DeckFile, Question
-from .render import CardRenderer, parse_markdown
+from .render import CardRenderer, question_trees
 from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, image_sources, removals, url_scheme
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -51,12 +52,12 @@ def check_deck_file(deck_file: DeckFile, root: Path, cache: Path | None = None) 
             problems += _question_problems(question)
             if any(question.line <= line <= question.end_line for line in unreadable):
                 continue
-            if question.id and known.is_clean(question.heading, question.answer):
+            if question.id and known.is_clean(question.render_key):
                 continue
             reader = _QuestionReader(question, root)
             found = reader.problems()
             if question.id and not found and not reader.saw_image:
-                known.mark_clean(question.heading, question.answer)
+                known.mark_clean(question.render_key)
             problems += found
     return problems
 
@@ -100,8 +101,9 @@ class _QuestionReader:
         marks = answer_text.count("*") + answer_text.count("_")
         read_answer = marks > MAX_NESTING or _WORTH_READING.search(answer_text)
         try:
-            heading = span_token.tokenize_inner(question.heading)
-            answer = parse_markdown(answer_text if read_answer else "")
+            heading, answer = question_trees(
+                question if read_answer else replace(question, answer="")
+            )
         except RecursionError:
             return [self.too_deep(question.line)]
         for token, depth in _walk(heading):

@@ -37,7 +37,7 @@ def lexer_for(language: str) -> Lexer | None:
     if not language or language.lower() in PLAIN_TEXT:
         return None
     try:
-        return get_lexer_by_name(language)
+        return get_lexer_by_name(language, stripnl=False)
     except ClassNotFound:
         return None
 

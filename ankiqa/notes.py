@@ -90,11 +90,11 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
             if question.id is None:
                 continue
             images.clear()
-            fields = rendered.get(question.heading, question.answer)
+            fields = rendered.get(question.render_key)
             if fields is None:
-                fields = renderer.inline(question.heading), renderer.markdown(question.answer)
+                fields = renderer.question(question)
                 if not images:
-                    rendered.put(question.heading, question.answer, *fields)
+                    rendered.put(question.render_key, *fields)
             media = {file.name: file for file in images.values() if file}
             notes.append(
                 NoteData(

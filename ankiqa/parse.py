@@ -34,7 +34,7 @@ from .limits import (
     restore_mistletoe,
     too_complex,
 )
-from .tokens import BLOCK_TOKENS
+from .tokens import BLOCK_TOKENS, FootnoteDefinition, gfm_syntax, normalize_label
 
 ID_LINE = re.compile(r"[ \t]*question[ \t]*id[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
@@ -57,6 +57,15 @@ class Question:
     id_line: int | None  # where the id is written
     end_line: int  # last non-blank line of the answer (the heading's line if it has none)
     answer_line: int  # the line that the answer's first line is on
+    # The deck file's link reference definitions and footnotes that the question may use,
+    # wherever in the file they stand: (label, destination, title) and (label, Markdown).
+    references: tuple[tuple[str, str, str], ...] = ()
+    notes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def render_key(self) -> tuple[str, ...]:
+        """Everything the question's fields are rendered from."""
+        return (self.heading, self.answer, repr(self.references), repr(self.notes))
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,7 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         return DeckFile(path, deck_prefix + path.stem, (), tuple(problems))
 
     code_lines = set(_code_lines(document.children))
+    definitions = _Definitions(document)
     headings = [
         (token.line_number, token.level, _heading_text(lines[token.line_number - 1]))
         for token in document.children
@@ -205,6 +215,7 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
             for extra in id_lines[1:]:
                 problem(extra, "extra-id", f"second id line for the question on line {line}")
         answer = ["\n" if n in id_lines else lines[n - 1] for n in body]
+        references, notes = definitions.used_by(text + "\n" + "".join(answer))
         blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))
         content_lines = [n for n in body if n not in id_lines and lines[n - 1].strip()]
         size = len(text) + sum(len(lines[n - 1]) for n in content_lines)
@@ -223,6 +234,8 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
                 id_line=id_lines[0] if id_lines else None,
                 end_line=max(content_lines, default=line),
                 answer_line=line + 1 + blank_start,
+                references=references,
+                notes=notes,
             )
         )
     problems += _structure_problems(path, document.children, lines)
@@ -230,6 +243,41 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
     if not questions:
         problem(1, "no-questions", "no questions: a question is a `### ` heading")
     return DeckFile(path, deck, tuple(questions), tuple(problems))
+
+
+class _Definitions:
+    """A deck file's link reference definitions and footnotes: on GitHub they belong to
+    the whole file, so a definition at the end serves every question."""
+
+    _LABEL = re.compile(r"\[\^?([^\[\]]{1,999})\]")
+
+    def __init__(self, document: Document):
+        self.references = document.footnotes  # mistletoe's name for link references
+        self.notes: dict[str, str] = {}
+        for token in document.children:
+            if isinstance(token, FootnoteDefinition):
+                self.notes.setdefault(token.label, token.source)
+
+    def used_by(
+        self, markdown: str
+    ) -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
+        """The references and footnotes whose labels `markdown` holds in brackets (and
+        those that the footnotes refer to in turn)."""
+        if not (self.references or self.notes) or "[" not in markdown:
+            return (), ()
+        labels: set[str] = set()
+        texts = [markdown]
+        while texts:
+            for match in self._LABEL.finditer(texts.pop()):
+                label = normalize_label(match.group(1))
+                if label in self.notes and label not in labels:
+                    texts.append(self.notes[label])
+                labels.add(label)
+        references = tuple(
+            (label, *self.references[label]) for label in sorted(labels & self.references.keys())
+        )
+        notes = tuple((label, self.notes[label]) for label in sorted(labels & self.notes.keys()))
+        return references, notes
 
 
 def _structure_problems(path: Path, tokens: list[BlockToken], lines: list[str]) -> list[Diagnostic]:
@@ -312,7 +360,8 @@ def _blocks_only() -> Iterator[None]:
     for token in structure:
         block_token.add_token(token)
     try:
-        yield
+        with gfm_syntax():
+            yield
     finally:
         for token in structure:
             block_token.remove_token(token)

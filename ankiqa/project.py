@@ -216,7 +216,7 @@ def _to_render(parts: list[tuple[Source, DeckFile]], cache: Path | None) -> int:
     """How many questions are not in the render cache."""
     with Cache(cache) as rendered:
         questions = (question for _, part in parts for question in part.questions)
-        return sum(rendered.get(q.heading, q.answer) is None for q in questions if q.id)
+        return sum(rendered.get(q.render_key) is None for q in questions if q.id)
 
 
 def _ignore_interrupts() -> None:

@@ -1,35 +1,98 @@
-"""Markdown → card HTML: CommonMark, GFM tables, strikethrough and bare URLs, highlighted
-code, and TeX math handed to the MathJax that Anki ships. Every field is sanitized last
-(see `sanitize`), so raw HTML in a deck cannot run scripts on a card."""
+"""Markdown → card HTML, as GitHub shows it: CommonMark, GFM tables, strikethrough,
+autolinks, task lists and footnotes, highlighted code, and TeX math handed to the
+MathJax that Anki ships. Every field is sanitized last (see `sanitize`), so raw HTML in
+a deck cannot run scripts on a card.
+
+Link reference definitions and footnotes belong to the whole deck file, as on GitHub:
+`Question.references` and `Question.notes` carry the ones a question uses.
+"""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
 
-from mistletoe import Document, block_token, span_token
+from mistletoe import Document, block_token, span_token, token
 from mistletoe.html_renderer import HtmlRenderer
 
+from .autolink import find_autolinks
 from .highlight import code_block_html
 from .limits import restore_mistletoe
-from .sanitize import cleaner
-from .tokens import BLOCK_TOKENS, SPAN_TOKENS, BareUrl, DisplayMath, InlineMath, MathBlock
+from .parse import Question
+from .sanitize import cleaner, filter_raw_html
+from .tokens import (
+    BLOCK_TOKENS,
+    SPAN_TOKENS,
+    DisplayMath,
+    FootnoteRef,
+    HtmlSpan,
+    InlineMath,
+    MathBlock,
+    Table,
+    TableRow,
+    use_gfm_tokens,
+)
+
+References = dict[str, tuple[str, str]]  # label → (destination, title), as mistletoe keeps them
+Notes = dict[str, str]  # footnote label → its Markdown
 
 
-def parse_markdown(text: str) -> Document:
+class _Root(Document):
+    """A document whose link references and footnotes come from the whole deck file."""
+
+    def __init__(self, text: str, references: References, notes: Notes):
+        self.footnotes = dict(references)
+        self.notes = notes
+        self.line_number = 1
+        with _root(self):
+            self.children = block_token.tokenize(text.splitlines(keepends=True))
+
+
+@contextmanager
+def _root(root: Document) -> Iterator[None]:
+    """`root` as the document mistletoe's inline parser looks references up in."""
+    previous, token._root_node = token._root_node, root
+    try:
+        yield
+    finally:
+        token._root_node = previous
+
+
+def parse_markdown(text: str, references: References | None = None, notes: Notes | None = None):
     """mistletoe's tree of `text`. Call it inside a CardRenderer's `with` block.
 
     The text is given a final newline: on a last line without one, mistletoe's heading
     pattern backtracks in time quadratic in the line's length.
     """
     try:
-        return Document(text if text.endswith("\n") else text + "\n")
+        return _Root(text if text.endswith("\n") else text + "\n", references or {}, notes or {})
     finally:
         restore_mistletoe()
 
 
+def parse_inline(text: str, references: References | None = None, notes: Notes | None = None):
+    """The inline tokens of one line of Markdown (a question's heading)."""
+    root = _Root("", references or {}, notes or {})
+    with _root(root):
+        return span_token.tokenize_inner(text)
+
+
+def question_trees(question: Question):
+    """A question's heading tokens and answer document, with the deck file's references
+    and footnotes. Call it inside a CardRenderer's `with` block."""
+    references = {label: (dest, title) for label, dest, title in question.references}
+    notes = dict(question.notes)
+    return (
+        parse_inline(question.heading, references, notes),
+        parse_markdown(question.answer, references, notes),
+    )
+
+
 class CardRenderer(HtmlRenderer):
-    """mistletoe's HTML renderer with the syntax of `tokens` and Pygments for code.
+    """mistletoe's HTML renderer with the syntax of `tokens`, GFM's autolinks and task
+    lists, and Pygments for code.
 
     Use it as a context manager, as every mistletoe renderer: entering registers the
     extra tokens, so Markdown must be parsed inside the `with` block.
@@ -38,18 +101,42 @@ class CardRenderer(HtmlRenderer):
     """
 
     def __init__(self, image_src: Callable[[str], str] | None = None):
-        super().__init__(*BLOCK_TOKENS, *SPAN_TOKENS)
+        super().__init__(
+            block_token.HtmlBlock,
+            HtmlSpan,
+            *BLOCK_TOKENS,
+            *SPAN_TOKENS,
+            Table,
+            process_html_tokens=False,
+        )
+        use_gfm_tokens()
+        self.render_map[_Root.__name__] = self.render_document
         self._cleaner = cleaner(image_src)
-        self._link_depth = 0
+        self._in_link = 0
+        self._notes: Notes = {}
+        self._note_order: list[str] = []  # footnote labels, in the order of first reference
+        self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
+
+    def question(self, question: Question) -> tuple[str, str]:
+        """A question's front and back fields, as sanitized HTML."""
+        heading, answer = question_trees(question)
+        self._notes, self._note_order = dict(question.notes), []
+        references = {label: (dest, title) for label, dest, title in question.references}
+        front = "".join(self.render(child) for child in heading)
+        back = self.render(answer) + self._footnotes(references)
+        return self._cleaner.clean(front).strip(), self._cleaner.clean(back).strip()
 
     def markdown(self, text: str) -> str:
         """A whole Markdown document (an answer) as sanitized HTML."""
+        self._notes, self._note_order = {}, []
         return self._cleaner.clean(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
         """One line of inline Markdown (a question's heading) as sanitized HTML, without a <p>."""
-        html_text = "".join(self.render(token) for token in span_token.tokenize_inner(text))
+        html_text = "".join(self.render(token) for token in parse_inline(text))
         return self._cleaner.clean(html_text).strip()
+
+    # Code and math
 
     def render_block_code(self, token: block_token.BlockCode) -> str:
         return code_block_html(token.content, token.language)
@@ -63,15 +150,113 @@ class CardRenderer(HtmlRenderer):
     def render_inline_math(self, token: InlineMath) -> str:
         return f"\\({html.escape(token.content, quote=False)}\\)"
 
-    def render_bare_url(self, token: BareUrl) -> str:
-        text = html.escape(token.url, quote=False)
-        if self._link_depth:  # already inside a link's text: links do not nest
-            return text
-        return f'<a href="{self.escape_url(token.target)}">{text}</a>'
+    # Links: GFM's autolinks are found in text outside links, as cmark-gfm does
+
+    def _linked(self, text: str) -> str:
+        """Text with GFM's extended autolinks as links (not inside a link already)."""
+        if self._in_link:
+            return self.escape_html_text(text)
+        parts, position = [], 0
+        for link in find_autolinks(text):
+            parts.append(self.escape_html_text(text[position : link.start]))
+            label = self.escape_html_text(text[link.start : link.end])
+            parts.append(f'<a href="{self.escape_url(link.href)}">{label}</a>')
+            position = link.end
+        parts.append(self.escape_html_text(text[position:]))
+        return "".join(parts)
 
     def render_link(self, token: span_token.Link) -> str:
-        self._link_depth += 1
+        self._in_link += 1
         try:
             return super().render_link(token)
         finally:
-            self._link_depth -= 1
+            self._in_link -= 1
+
+    def render_auto_link(self, token: span_token.AutoLink) -> str:
+        self._in_link += 1
+        try:
+            return super().render_auto_link(token)
+        finally:
+            self._in_link -= 1
+
+    @staticmethod
+    def escape_url(raw: str) -> str:
+        """A URL as cmark writes it: percent-encoded but for the characters URLs use,
+        then HTML-escaped."""
+        return html.escape(quote(raw, safe="/#:;?=&@!$'()*+,-._~%"))
+
+    # Raw HTML
+
+    def render_html_span(self, token: span_token.HtmlSpan) -> str:
+        return filter_raw_html(token.content)
+
+    def render_html_block(self, token: block_token.HtmlBlock) -> str:
+        return filter_raw_html(token.content)
+
+    # GFM tables and task lists
+
+    def render_table(self, token: Table) -> str:
+        head = f"<thead>\n{self.render_table_row(token.header, is_header=True)}</thead>\n"
+        rows = "".join(self.render_table_row(row) for row in token.children)
+        body = f"<tbody>\n{rows}</tbody>\n" if rows else ""
+        return f"<table>\n{head}{body}</table>"
+
+    def render_table_row(self, token: TableRow, is_header: bool = False) -> str:
+        cells = "".join(self.render_table_cell(cell, is_header) for cell in token.children)
+        return f"<tr>\n{cells}</tr>\n"
+
+    def render_table_cell(self, token: block_token.TableCell, in_header: bool = False) -> str:
+        tag = "th" if in_header else "td"
+        align = f' align="{token.align}"' if token.align else ""
+        return f"<{tag}{align}>{self.render_inner(token)}</{tag}>\n"
+
+    def render_list_item(self, token: block_token.ListItem) -> str:
+        """A GFM task list item (`- [ ] to do`, `- [x] done`) starts with a checkbox."""
+        first = token.children[0] if token.children else None
+        text = first.children[0] if isinstance(first, block_token.Paragraph) else None
+        if (
+            isinstance(text, span_token.RawText)
+            and text.content[:3] in ("[ ]", "[x]", "[X]")
+            and text.content[3:4] in (" ", "\t")
+        ):
+            self._task_marks[id(text)] = text.content[1] != " "
+            text.content = text.content[3:]
+        return super().render_list_item(token)
+
+    def render_raw_text(self, token: span_token.RawText) -> str:
+        checked = self._task_marks.pop(id(token), None)
+        text = self._linked(token.content)
+        if checked is None:
+            return text
+        return f'<input type="checkbox" disabled=""{" checked" if checked else ""}>{text}'
+
+    # GFM footnotes
+
+    def render_footnote_ref(self, token: FootnoteRef) -> str:
+        if token.label not in self._note_order:
+            self._note_order.append(token.label)
+        number = self._note_order.index(token.label) + 1
+        return (
+            f'<sup class="footnote-ref"><a href="#fn{number}" id="fnref{number}">{number}</a></sup>'
+        )
+
+    def render_footnote_definition(self, token: object) -> str:
+        return ""  # shown at the end of the answers that refer to it
+
+    def _footnotes(self, references: References) -> str:
+        """The footnotes the question referred to, numbered in that order."""
+        items = []
+        for number, label in enumerate(self._note_order, start=1):  # the list may grow
+            tree = parse_markdown(self._notes[label], references, self._notes)
+            note = self.render(tree).rstrip("\n")
+            backref = f'<a href="#fnref{number}" class="footnote-backref">↩</a>'
+            if note.endswith("</p>"):
+                note = f"{note[: -len('</p>')]} {backref}</p>"
+            else:
+                note += backref
+            items.append(f'<li id="fn{number}">\n{note}\n</li>\n')
+        return (
+            f'\n<section class="footnotes">\n<ol>\n{"".join(items)}</ol>\n</section>'
+            if items
+            else ""
+        )

@@ -22,8 +22,15 @@ from html.parser import HTMLParser
 import nh3
 
 # ammonia's defaults: text formatting, lists, tables, images, links, <details>, <kbd>,
-# <sub>, <sup>, <mark>, <ruby>… Nothing in them runs code.
-ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS)
+# <sub>, <sup>, <mark>, <ruby>… Nothing in them runs code. Also GFM's footnotes section,
+# and task lists' checkboxes, which are always disabled checkboxes (see `cleaner`).
+ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS | {"section", "input"})
+
+# GFM's tag filter: raw HTML that would swallow the rest of the card as text or code
+# shows as text instead (`<textarea>` is written `&lt;textarea>`).
+TAG_FILTER = frozenset(
+    {"title", "textarea", "style", "xmp", "iframe", "noembed", "noframes", "script", "plaintext"}
+)
 
 # Colours and emphasis, as Anki's own editor writes them; nothing that moves or hides
 # things (`position`, `display`) or loads anything (`background-image`).
@@ -44,6 +51,11 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"style"},
     "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"},
     "details": frozenset({"open"}),
+    "section": frozenset({"class"}),
+    "input": frozenset({"checked"}),
+    # Footnote links jump within the card: `fn1`, `fnref1`… (see `_FOOTNOTE_ID`).
+    "a": nh3.ALLOWED_ATTRIBUTES["a"] | {"id"},
+    "li": frozenset({"id"}),
     "img": nh3.ALLOWED_ATTRIBUTES["img"] | {"title"},
 }
 
@@ -57,7 +69,7 @@ CONTENT_REMOVED = frozenset({"script", "style", "noscript"})
 # rather than merely because it is not on the lists.
 DANGEROUS_TAGS = frozenset(
     {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "svg"}
-    | {"math", "base", "link", "meta", "form", "input", "button", "textarea", "select"}
+    | {"math", "base", "link", "meta", "form", "button", "textarea", "select"}
 )
 DANGEROUS_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
@@ -68,8 +80,12 @@ def cleaner(image_src: Callable[[str], str] | None = None) -> nh3.Cleaner:
     `image_src`, the `src` of every image, written in Markdown or as raw `<img>`, is
     replaced by what `image_src` gives for it (the name of the packaged file)."""
 
-    def images(element: str, attribute: str, value: str) -> str:
-        return image_src(value) if (element, attribute) == ("img", "src") else value
+    def attributes(element: str, attribute: str, value: str) -> str | None:
+        if attribute == "id":
+            return value if _FOOTNOTE_ID.fullmatch(value) else None
+        if image_src and (element, attribute) == ("img", "src"):
+            return image_src(value)
+        return value
 
     return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
@@ -79,11 +95,33 @@ def cleaner(image_src: Callable[[str], str] | None = None) -> nh3.Cleaner:
         filter_style_properties=set(STYLE_PROPERTIES),
         link_rel=None,  # keep <a> as rendered, without an added rel="noopener noreferrer"
         strip_comments=True,
-        attribute_filter=images if image_src else None,
+        attribute_filter=attributes,
+        set_tag_attribute_values={"input": {"type": "checkbox", "disabled": ""}},
     )
 
 
 _CLEANER = cleaner()
+_FOOTNOTE_ID = re.compile(r"fn(?:ref)?[0-9]{1,4}")
+_TAG = re.compile(
+    r"<(/?)([A-Za-z][A-Za-z0-9-]*)"
+    r"(?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*/?>"
+)
+
+
+def filter_raw_html(fragment: str) -> str:
+    """Raw HTML from a deck, before it joins the card: tags of the tag filter become
+    text, and the tags (only the tags) of elements that `clean` does not keep are taken
+    out, so their text stays. The HTML parser inside `clean` would otherwise drop the
+    content of some unknown elements (`<int>`, `<set>`: MathML names), or read the rest
+    of the card as text (`<textarea>`)."""
+
+    def tag(match: re.Match) -> str:
+        name = match.group(2).lower()
+        if name in TAG_FILTER:
+            return "&lt;" + match.group()[1:]
+        return match.group() if name in ALLOWED_TAGS else ""
+
+    return _TAG.sub(tag, fragment)
 
 
 def clean(html: str) -> str:

@@ -1,17 +1,33 @@
-"""Markdown syntax that CommonMark lacks and study notes need: TeX math and bare URLs.
+"""Markdown syntax that mistletoe lacks or reads differently from GitHub: TeX math, GFM
+tables, strikethrough and footnotes, and CommonMark 0.31's HTML comments.
 
-These are mistletoe tokens; `render.CardRenderer` registers them and says how they look.
+These are mistletoe tokens; `render.CardRenderer` registers them and says how they look,
+and `gfm_syntax` puts them in the place of mistletoe's own for the structure pass too.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 
-from mistletoe import block_token, span_token
+from mistletoe import block_token, core_tokens, span_token, token
+from mistletoe.block_token import BlockToken, TableCell
 
 
-class MathBlock(block_token.BlockToken):
+class _Punctuation:
+    """CommonMark 0.31's "Unicode punctuation character": categories P and S (so `£` and
+    `€` count, as they do on GitHub); mistletoe 1.6 has P only."""
+
+    def __contains__(self, character: str) -> bool:
+        return unicodedata.category(character)[0] in "PS"
+
+
+core_tokens.punctuation = _Punctuation()  # read by mistletoe's emphasis rules
+
+
+class MathBlock(BlockToken):
     """Display math fenced by lines holding only `$$`; the TeX inside is not Markdown.
 
     Blank lines and lines such as `- x` or `# y` inside the fence stay TeX, which an
@@ -45,6 +61,61 @@ class MathBlock(block_token.BlockToken):
         return None
 
 
+class HtmlSpan(span_token.HtmlSpan):
+    """Inline raw HTML, with CommonMark 0.31's comments: `<!-->`, `<!--->` and any text up
+    to the first `-->` (`<!-- a -- b -->` is one comment)."""
+
+    pattern = re.compile(
+        span_token.HtmlSpan.pattern.pattern.replace(
+            r"(?<!\\)<!--(?!>|->)(?:(?!--).)+?(?<!-)-->", r"(?<!\\)<!--(?:-?>|.*?-->)"
+        ),
+        re.DOTALL,
+    )
+
+
+def _protected_spans(string: str) -> list[tuple[int, int, int, int]]:
+    """Where math may not start, end or cross, as (start, end, inner start, inner end):
+    code spans, autolinks and raw HTML bind first; a link's text may hold math whole."""
+    spans = [
+        (*match.span(), 0, 0)
+        for pattern in (core_tokens.code_pattern, span_token.AutoLink.pattern, HtmlSpan.pattern)
+        for match in pattern.finditer(string)
+    ]
+    if "[" in string:
+        code_matches = core_tokens._code_matches  # filled by CoreTokens, read by InlineCode
+        core_tokens._code_matches = []
+        try:
+            links = core_tokens.find_core_tokens(string, token._root_node)
+        finally:
+            core_tokens._code_matches = code_matches
+        spans += [
+            (link.start(), link.end(), link.start(1), link.end(1))
+            for link in links
+            if link.type in ("Link", "Image")
+        ]
+    return spans
+
+
+def _math_matches(pattern: re.Pattern, string: str) -> Iterator[re.Match]:
+    """Matches of a math pattern that cross nothing in `_protected_spans`."""
+    if "$" not in string:
+        return
+    protected = _protected_spans(string)
+    position = 0
+    while match := pattern.search(string, position):
+        start, end = match.span()
+        if any(
+            start < outer_end
+            and end > outer_start
+            and not (inner_start <= start and end <= inner_end)
+            for outer_start, outer_end, inner_start, inner_end in protected
+        ):
+            position = start + 1
+            continue
+        yield match
+        position = end
+
+
 class DisplayMath(span_token.SpanToken):
     """`$$…$$` inside a paragraph."""
 
@@ -52,10 +123,15 @@ class DisplayMath(span_token.SpanToken):
     parse_inner = False
     precedence = 6
 
+    @classmethod
+    def find(cls, string: str) -> Iterator[re.Match]:
+        return _math_matches(cls.pattern, string)
+
 
 class InlineMath(span_token.SpanToken):
     """`$…$` by Pandoc's rule: no space inside either dollar, no digit right after the
-    closing one, so "it costs $5 or $10" stays text."""
+    closing one, so "it costs $5 or $10" stays text. Code spans, autolinks, raw HTML and
+    links bind first: math never crosses them."""
 
     pattern = re.compile(
         r"(?<![\\$])\$(?![\s$])((?:\\.|[^\\$])+?)(?<![\s\\])\$(?![\d$])", re.DOTALL
@@ -63,43 +139,232 @@ class InlineMath(span_token.SpanToken):
     parse_inner = False
     precedence = 6
 
-
-class BareUrl(span_token.SpanToken):
-    """A URL written without `<>` (GFM's extended autolink): `https://…`, `http://…`, `www.…`.
-
-    Trailing punctuation is not part of the link, nor is a closing parenthesis that
-    has no opening one inside the URL: "(see https://example.com/a)." links
-    `https://example.com/a`.
-    """
-
-    pattern = re.compile(r"(?<![^\s*_~(])(?:https?://|www\.)[^\s<]+", re.IGNORECASE)
-    _exact = re.compile(r"(?:https?://|www\.)[^\s<]+", re.IGNORECASE)
-    _trailing = "?!.,:;*_~'\""
-    parse_inner = False
-    parse_group = 0
-
-    def __init__(self, match: re.Match):
-        self.url = match.group(0)
-        self.target = self.url if "://" in self.url else "http://" + self.url
-
     @classmethod
     def find(cls, string: str) -> Iterator[re.Match]:
-        for match in cls.pattern.finditer(string):
-            end = cls._trimmed_end(match.group(0)) + match.start()
-            if end > match.start() + len("www."):
-                yield cls._exact.fullmatch(string, match.start(), end)
+        return _math_matches(cls.pattern, string)
+
+
+class Strikethrough(span_token.Strikethrough):
+    """GFM's `~one~` and `~~two~~`: a matching pair of one or two tildes, each next to
+    text, not three or more."""
+
+    pattern = re.compile(r"(?<![\\~])(?:\\\\)*(~~?)(?![~\s])(.+?)(?<![~\s\\])\1(?!~)", re.DOTALL)
+    parse_group = 2
+
+
+class Table(BlockToken):
+    """A GFM table: a header row, a delimiter row with as many cells, and rows up to a
+    blank line or the start of another block. Rows get the header's number of cells."""
+
+    repr_attributes = ("line_number", "column_align")
+    _delimiter_cell = re.compile(r"[ \t]*(:?)-+(:?)[ \t]*")
+
+    def __init__(self, result: tuple[list[list[str]], list[str | None], int]):
+        rows, self.column_align, self.line_number = result
+        header, *body = rows
+        self.header = TableRow(header, self.column_align, self.line_number)
+        self.children = [
+            TableRow(cells, self.column_align, self.line_number + offset)
+            for offset, cells in enumerate(body, start=2)
+        ]
+
+    @staticmethod
+    def start(line: str) -> bool:
+        return "|" in line
 
     @classmethod
-    def _trimmed_end(cls, url: str) -> int:
-        end, opened, closed = len(url), url.count("("), url.count(")")
-        while end:
-            if url[end - 1] == ")" and closed > opened:
-                closed -= 1
-            elif url[end - 1] not in cls._trailing:
+    def check_interrupts_paragraph(cls, lines) -> bool:
+        if not cls.start(lines.peek()):
+            return False
+        anchor = lines.get_pos()
+        found = cls.read(lines) is not None
+        lines.set_pos(anchor)
+        return found
+
+    @classmethod
+    def read(cls, lines) -> tuple[list[list[str]], list[str | None], int] | None:
+        anchor = lines.get_pos()
+        header = split_row(next(lines))
+        line_number = lines.line_number()
+        delimiter_line = next(lines, None)
+        delimiter = split_row(delimiter_line) if delimiter_line is not None else []
+        matches = [cls._delimiter_cell.fullmatch(cell) for cell in delimiter]
+        if (
+            delimiter_line is None
+            or "-" not in delimiter_line
+            or len(header) != len(delimiter)
+            or not all(matches)
+            or ("|" not in delimiter_line and len(delimiter) == 1)
+        ):
+            lines.set_pos(anchor)
+            return None
+        align = [_alignment(match) for match in matches if match]
+        rows = [header]
+        while (line := lines.peek()) is not None and line.strip() and not _starts_block(lines):
+            cells = split_row(next(lines))
+            rows.append((cells + [""] * len(header))[: len(header)])
+        return rows, align, line_number
+
+
+def _alignment(match: re.Match) -> str | None:
+    left, right = match.group(1), match.group(2)
+    if left and right:
+        return "center"
+    return "left" if left else "right" if right else None
+
+
+def split_row(line: str) -> list[str]:
+    """A table row's cells: split at every `|` that is not escaped (in code spans too,
+    as GFM says), with `\\|` read as `|`, and the outer pipes dropped."""
+    line = line.strip()
+    cells, cell, index = [], [], 0
+    while index < len(line):
+        character = line[index]
+        if character == "\\" and line[index + 1 : index + 2] == "|":
+            cell.append("|")
+            index += 2
+            continue
+        if character == "\\":
+            cell.append(line[index : index + 2])
+            index += 2
+            continue
+        if character == "|":
+            cells.append("".join(cell))
+            cell = []
+        else:
+            cell.append(character)
+        index += 1
+    cells.append("".join(cell))
+    if line.startswith("|"):
+        cells.pop(0)
+    if line.endswith("|") and not line.endswith("\\|") and len(line) > 1:
+        cells.pop()
+    return [cell.strip() for cell in cells]
+
+
+def _starts_block(lines) -> bool:
+    """Whether the next line starts a block that would end a paragraph (and a table)."""
+    if block_token.ThematicBreak.start(lines.peek()):
+        return True
+    return any(
+        token_type.check_interrupts_paragraph(lines)
+        for token_type in block_token._token_types
+        if token_type not in (Table, block_token.Paragraph)
+        and hasattr(token_type, "check_interrupts_paragraph")
+    )
+
+
+class TableRow(BlockToken):
+    repr_attributes = ("line_number",)
+
+    def __init__(self, cells: list[str], align: list[str | None], line_number: int):
+        self.line_number = line_number
+        self.children = [
+            TableCell(cell, column_align, line_number)
+            for cell, column_align in zip(cells, align, strict=True)
+        ]
+
+
+_FOOTNOTE_START = re.compile(r" {0,3}\[\^([^\]\s]+)\]:[ \t]*(.*\n?)")
+
+
+class FootnoteDefinition(BlockToken):
+    """A GFM footnote's text: `[^label]: text`, continued by lines indented four spaces
+    (and blank lines between them). Its Markdown is kept as `source` and rendered at the
+    end of every answer that refers to it, wherever in the deck file it stands."""
+
+    repr_attributes = ("line_number", "label")
+
+    def __init__(self, result: tuple[str, str]):
+        self.label, self.source = result
+        self.children = ()
+
+    @staticmethod
+    def start(line: str) -> bool:
+        return _FOOTNOTE_START.match(line) is not None
+
+    @classmethod
+    def check_interrupts_paragraph(cls, lines) -> bool:
+        return False
+
+    @classmethod
+    def read(cls, lines) -> tuple[str, str]:
+        first = _FOOTNOTE_START.match(next(lines))
+        body = [first.group(2)]
+        while (line := lines.peek()) is not None:
+            if not line.strip():
+                anchor = lines.get_pos()
+                blanks = []
+                while (line := lines.peek()) is not None and not line.strip():
+                    blanks.append(next(lines))
+                if line is None or not _indented(line):
+                    lines.set_pos(anchor)
+                    break
+                body += ["\n"] * len(blanks)
+            elif _indented(line):
+                body.append(next(lines).replace("\t", "    ", 1)[4:])
+            elif body[-1].strip() and not cls.start(line) and not _starts_block(lines):
+                body.append(next(lines))  # a lazy continuation line of a paragraph
+            else:
                 break
-            end -= 1
-        return end
+        return normalize_label(first.group(1)), "".join(body)
 
 
-BLOCK_TOKENS = (MathBlock,)
-SPAN_TOKENS = (DisplayMath, InlineMath, BareUrl)
+def _indented(line: str) -> bool:
+    return line.replace("\t", "    ", 1).startswith("    ")
+
+
+def normalize_label(label: str) -> str:
+    """A link or footnote label as CommonMark matches it: case-folded, white space folded."""
+    return " ".join(label.split()).casefold()
+
+
+class FootnoteRef(span_token.SpanToken):
+    """`[^label]`, when the deck file defines `label` (see `token._root_node.notes`);
+    otherwise it is text, as on GitHub."""
+
+    pattern = re.compile(r"\[\^([^\]\s]+)\]")
+    parse_inner = False
+    precedence = 6
+
+    def __init__(self, match: re.Match):
+        self.label = normalize_label(match.group(1))
+
+    @classmethod
+    def find(cls, string: str) -> list[re.Match]:
+        notes = getattr(token._root_node, "notes", None)
+        if not notes or "[^" not in string:
+            return []
+        return [m for m in cls.pattern.finditer(string) if normalize_label(m.group(1)) in notes]
+
+
+BLOCK_TOKENS = (MathBlock, FootnoteDefinition)
+SPAN_TOKENS = (DisplayMath, InlineMath, FootnoteRef)
+# mistletoe's tokens that GitHub reads differently, and ankiqa's in their place.
+_REPLACED = (
+    (span_token, span_token.Strikethrough, Strikethrough),
+    (span_token, span_token.HtmlSpan, HtmlSpan),
+    (block_token, block_token.Table, Table),
+)
+
+
+def use_gfm_tokens() -> None:
+    """Put ankiqa's tokens in the place of mistletoe's in its registered tokens, keeping
+    their order. mistletoe's renderers reset the lists when their `with` block ends."""
+    for module, theirs, ours in _REPLACED:
+        types = module._token_types
+        if theirs in types:
+            types[types.index(theirs)] = ours
+
+
+@contextmanager
+def gfm_syntax() -> Iterator[None]:
+    """`use_gfm_tokens` for the length of a `with` block."""
+    use_gfm_tokens()
+    try:
+        yield
+    finally:
+        for module, theirs, ours in _REPLACED:
+            types = module._token_types
+            if ours in types:
+                types[types.index(ours)] = theirs

@@ -8,21 +8,22 @@ import pytest
 
 import ankiqa
 from ankiqa import cache, check, parse, project
+from ankiqa.parse import Question
 from ankiqa.project import load_project
 from ankiqa.render import CardRenderer
 
 
 @pytest.fixture
 def rendered(monkeypatch) -> list[str]:
-    """The answers the renderer is asked to render."""
+    """The answers of the questions the renderer is asked to render."""
     calls: list[str] = []
-    original = CardRenderer.markdown
+    original = CardRenderer.question
 
-    def counting(self, text: str) -> str:
-        calls.append(text)
-        return original(self, text)
+    def counting(self, question: Question) -> tuple[str, str]:
+        calls.append(question.answer)
+        return original(self, question)
 
-    monkeypatch.setattr(CardRenderer, "markdown", counting)
+    monkeypatch.setattr(CardRenderer, "question", counting)
     return calls
 
 
@@ -53,11 +54,11 @@ def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_pa
 def test_a_cache_written_by_other_code_is_not_used_and_is_removed(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     old = cache.Cache(folder)
-    old.put("Q?", "A.", "<b>stale</b>", "<b>stale</b>")
+    old.put(("Q?", "A."), "<b>stale</b>", "<b>stale</b>")
     old.close()
     monkeypatch.setattr(cache, "fingerprint", lambda: "0" * 16)  # ankiqa or a library changed
     new = cache.Cache(folder)
-    assert new.get("Q?", "A.") is None
+    assert new.get(("Q?", "A.")) is None
     new.close()
     assert [path.name for path in folder.iterdir()] == [f"render-{'0' * 16}.sqlite"]
 
