@@ -26,7 +26,15 @@ from .limits import UNREADABLE
 from .notes import local_image
 from .parse import DeckFile, Question
 from .render import CardRenderer, question_trees
-from .sanitize import DANGEROUS_SCHEMES, URL_SCHEMES, image_sources, removals, url_scheme
+from .sanitize import (
+    DANGEROUS_SCHEMES,
+    URL_SCHEMES,
+    Removal,
+    image_sources,
+    removals,
+    url_scheme,
+)
+from .tokens import normalize_label
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 # The renderer recurses once per level of Markdown inside Markdown (lists, quotes, emphasis,
@@ -34,7 +42,11 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 MAX_NESTING = 100
 # An answer without any of these, and with few `*` and `_`, has no link, image, HTML or
 # fenced code, and is nested less than MAX_NESTING deep: not worth reading.
-_WORTH_READING = re.compile(r"[<\[]|```|~~~")
+_WORTH_READING = re.compile(r"[<\[$]|```|~~~")
+# In text left over after parsing: reference links and footnotes without a definition,
+# and a `$` that opens math (Pandoc's rule) with a later `$` that could not close it.
+_REFERENCE = re.compile(r"\[([^\[\]]+)\]\[([^\[\]]*)\]|\[\^([^\]\s]+)\]")
+_MATH_OPENER = re.compile(r"(?<![\\$])\$\$?(?=[^\s\d$])(?=.*\$)", re.DOTALL)
 # HTML blocks that run to the end of the answer unless closed: a comment, and elements
 # whose content is not Markdown.
 _HTML_TO_CLOSE = re.compile(r"[ \t]*<(?:(!--)|(script|pre|style|textarea)[\s>])", re.IGNORECASE)
@@ -132,16 +144,18 @@ class _QuestionReader:
             self.unclosed(token)
             for removal in removals(token.content):
                 line = self.question.answer_line + token.line_number + removal.line - 2
-                self.removed(line, removal.column, removal.what, removal.dangerous)
+                self.removed(line, removal.column, removal)
             self.raw_images(token.content)
         elif isinstance(token, span_token.HtmlSpan):
             line, column = self.locate(token.content.split("\n", 1)[0])
             for removal in removals(token.content):
                 where = column + removal.column - 1 if removal.line == 1 else removal.column
-                self.removed(line + removal.line - 1, where, removal.what, removal.dangerous)
+                self.removed(line + removal.line - 1, where, removal)
             self.raw_images(token.content)
         elif isinstance(token, (span_token.Link, span_token.AutoLink)):
             self.url(token.target, "link")
+        elif isinstance(token, span_token.RawText):
+            self.text(token.content)
         elif isinstance(token, span_token.Image):
             self.saw_image = True
             self.url(token.src, "image")
@@ -197,8 +211,41 @@ class _QuestionReader:
             message = f"image `{src}` not found: the card shows it broken"
             self.report(line, column, WARNING, "image-not-found", message)
 
-    def removed(self, line: int, column: int, what: str, dangerous: bool) -> None:
-        if dangerous:
+    def text(self, text: str) -> None:
+        """Markdown that was meant but did not take: text left over after parsing."""
+        defined = {label for label, _, _ in self.question.references}
+        for match in _REFERENCE.finditer(text):
+            note, label = match.group(3), match.group(2) or match.group(1)
+            if note is None and normalize_label(label) in defined:
+                continue
+            line, column = self.locate(match.group())
+            what = f"footnote `[^{note}]`" if note else f"reference link `[{label}]`"
+            definition = f"[^{note}]: …" if note else f"[{label}]: URL"
+            message = f"{what} has no definition in this file (`{definition}`): shown as text"
+            self.report(line, column, WARNING, "undefined-reference", message)
+        opener = _MATH_OPENER.search(text)
+        if opener:
+            line, column = self.locate(text[opener.start() : opener.start() + 12].split("\n")[0])
+            message = (
+                "`$` opens math that is never closed: the closing `$` must follow the TeX"
+                " directly (`$x$`, not `$x $`), and math cannot cross code, links or HTML;"
+                " write `\\$` for a dollar sign"
+            )
+            self.report(line, column, WARNING, "unclosed-math", message)
+
+    def removed(self, line: int, column: int, removal: Removal) -> None:
+        what = removal.what
+        if removal.kind == "as-text":
+            message = f"{what} is shown as text (GitHub's tag filter); in code, use backticks"
+            self.report(line, column, WARNING, "html-as-text", message)
+        elif removal.kind == "tag-only":
+            tag = what.split()[0]
+            message = (
+                f"{tag} is read as an HTML tag and removed (its text stays): to show it,"
+                f" write it in backticks, `` {tag} ``"
+            )
+            self.report(line, column, WARNING, "removed-html", message)
+        elif removal.dangerous:
             message = f"{what} removed: it could run code on the card"
             self.report(line, column, WARNING, "unsafe-html", message)
         else:

@@ -155,6 +155,7 @@ class Removal:
     column: int
     what: str  # for a message: "`<script>` element", "`onerror` attribute"…
     dangerous: bool
+    kind: str = "removed"  # or "as-text" (the tag filter), "tag-only" (the text stays)
 
 
 def removals(fragment: str) -> list[Removal]:
@@ -197,8 +198,12 @@ class _RemovalFinder(HTMLParser):
         self.found: list[Removal] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in TAG_FILTER:
+            self._add(f"`<{tag}>`", True, kind="as-text")
+            return
         if tag not in ALLOWED_TAGS:
-            self._add(f"`<{tag}>` element", tag in DANGEROUS_TAGS)
+            kind = "removed" if tag in DANGEROUS_TAGS else "tag-only"
+            self._add(f"`<{tag}>` element", tag in DANGEROUS_TAGS, kind=kind)
             return
         allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset()) | ALLOWED_ATTRIBUTES["*"]
         for name, value in attrs:
@@ -212,7 +217,7 @@ class _RemovalFinder(HTMLParser):
 
     handle_startendtag = handle_starttag
 
-    def _add(self, what: str, dangerous: bool, where: str = "") -> None:
+    def _add(self, what: str, dangerous: bool, where: str = "", kind: str = "removed") -> None:
         """A removal at the tag being read, or at the first match of `where` inside it."""
         line, offset = self.getpos()
         tag_text = self.get_starttag_text() or ""
@@ -221,4 +226,4 @@ class _RemovalFinder(HTMLParser):
             before = tag_text[: match.start() + 1]  # up to the space before the name
             line += before.count("\n")
             offset = len(before.rsplit("\n")[-1]) if "\n" in before else offset + len(before)
-        self.found.append(Removal(line, offset + 1, what, dangerous))
+        self.found.append(Removal(line, offset + 1, what, dangerous, kind))

@@ -43,11 +43,11 @@ EXPECTED = {
     "unclosed-html.md": [(5, 1, "error", "unclosed-html"), (13, 1, "error", "extra-id")],
     "unknown-language.md": [(3, 4, "warning", "unknown-language")],
     "unsafe-html.md": [
-        (3, 1, "warning", "unsafe-html"),  # <script> block
+        (3, 1, "warning", "html-as-text"),  # <script> block: GFM's tag filter
         (5, 30, "warning", "unsafe-html"),  # onerror=
         (5, 67, "warning", "unsafe-html"),  # [link](javascript:…)
         (6, 8, "warning", "unsafe-html"),  # <a href="JavaScript:…">
-        (8, 1, "warning", "unsafe-html"),  # <iframe>
+        (8, 1, "warning", "html-as-text"),  # <iframe>
         (10, 1, "warning", "removed-html"),  # <font>
         (10, 55, "warning", "removed-html"),  # ftp: link
     ],

@@ -185,8 +185,9 @@ def test_removals_name_what_goes_and_where() -> None:
     fragment = '<p>\n  <img src="a.png"\n       onerror="x()">\n<font color=red>f</font>\n'
     assert removals(fragment) == [
         Removal(3, 8, "`onerror` attribute of `<img>`", True),
-        Removal(4, 1, "`<font>` element", False),
+        Removal(4, 1, "`<font>` element", False, kind="tag-only"),
     ]
+    assert removals("<textarea>") == [Removal(1, 1, "`<textarea>`", True, kind="as-text")]
     assert removals('<a href="ftp://x">f</a>') == [Removal(1, 4, "`ftp:` URL in `<a href>`", False)]
     assert removals('<a href="https://x" title="t">ok</a><img src="p.png" alt="a">') == []
 
