@@ -52,7 +52,7 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"},
     "details": frozenset({"open"}),
     "section": frozenset({"class"}),
-    "input": frozenset({"checked"}),
+    "input": frozenset({"checked"}),  # `type` may only be "checkbox": see `cleaner`
     # Footnote links jump within the card: `fn1`, `fnref1`… (see `_FOOTNOTE_ID`).
     "a": nh3.ALLOWED_ATTRIBUTES["a"] | {"id"},
     "li": frozenset({"id"}),
@@ -96,7 +96,10 @@ def cleaner(image_src: Callable[[str], str] | None = None) -> nh3.Cleaner:
         link_rel=None,  # keep <a> as rendered, without an added rel="noopener noreferrer"
         strip_comments=True,
         attribute_filter=attributes,
-        set_tag_attribute_values={"input": {"type": "checkbox", "disabled": ""}},
+        # Only a disabled checkbox; one forced attribute, so the order of attributes
+        # (which nh3 does not fix for several) stays the same from run to run.
+        tag_attribute_values={"input": {"type": {"checkbox"}}},
+        set_tag_attribute_values={"input": {"disabled": ""}},
     )
 
 
