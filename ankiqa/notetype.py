@@ -58,6 +58,10 @@ table { border-collapse: collapse; margin: 0.8em 0; display: block; overflow-x: 
 th, td { border: 1px solid rgba(127, 127, 127, 0.4); padding: 4px 8px; }
 blockquote { margin: 0.8em 0; padding: 0 1em; border-left: 4px solid rgba(127, 127, 127, 0.4); }
 .math { overflow-x: auto; }
+li:has(> input[type="checkbox"]:first-child),
+li:has(> p:first-child > input[type="checkbox"]:first-child) { list-style-type: none; }
+li > input[type="checkbox"], li > p > input[type="checkbox"] { margin: 0 0.4em 0 -1.3em; }
+.footnotes { font-size: 0.85em; margin-top: 1.5em; border-top: 1px solid rgba(127, 127, 127, 0.4); }
 """
 
 
