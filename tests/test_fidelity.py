@@ -47,8 +47,8 @@ ANSWERS = {
         'href="http://www.example.com">www.example.com</a>.</p>'
     ),
     "code-blank-lines": (
-        '<div class="highlight"><pre><span></span><code><span class="n">x</span> <span '
-        'class="o">=</span> <span class="mi">1</span>\n</code></pre></div>'
+        '<div class="highlight"><pre><span></span><code>\n\n<span class="n">x</span> <span '
+        'class="o">=</span> <span class="mi">1</span>\n\n\n</code></pre></div>'
     ),
     "task-footnote": (
         '<ul>\n<li><input type="checkbox" disabled=""> to do</li>\n<li><input type="checkbox" '
