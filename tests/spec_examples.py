@@ -1,7 +1,6 @@
 """The CommonMark and GFM specifications' examples, run through ankiqa's export path.
 
-`../shared/specs/` (beside the repository) holds the specifications as their authors
-publish them. Each example becomes the answer of one question of a deck file; the
+`tests/specs/` holds the specifications as their authors publish them. Each example becomes the answer of one question of a deck file; the
 answer field that `ankiqa export` would write is compared with the specification's HTML
 after `normalize`, which puts both in one canonical form and applies the deliberate
 differences listed in `DELIBERATE`.
@@ -22,7 +21,7 @@ from ankiqa.notes import build_notes
 from ankiqa.parse import parse_deck
 from ankiqa.sanitize import clean, filter_raw_html
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+SPECS = Path(__file__).parent / "specs"
 SUITES = {
     "commonmark": "commonmark-0.31.2-spec.txt",
     "gfm": "gfm-0.29-spec.txt",
