@@ -1,9 +1,9 @@
 """The CommonMark and GFM specifications' examples, run through ankiqa's export path.
 
-`tests/specs/` holds the specifications as their authors publish them. Each example becomes the answer of one question of a deck file; the
-answer field that `ankiqa export` would write is compared with the specification's HTML
-after `normalize`, which puts both in one canonical form and applies the deliberate
-differences listed in `DELIBERATE`.
+`tests/specs/` holds the specifications as their authors publish them. Each example
+becomes the answer of one question of a deck file; the answer field that `ankiqa export`
+would write is compared with the specification's HTML after `normalize`, which puts both
+in one canonical form and applies the deliberate differences listed in `DELIBERATE`.
 """
 
 from __future__ import annotations
