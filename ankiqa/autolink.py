@@ -28,16 +28,33 @@ class Autolink:
     href: str  # the URL the text stands for: `www.x.org` → `http://www.x.org`
 
 
-def find_autolinks(text: str) -> Iterator[Autolink]:
-    """The extended autolinks in a run of plain text, in order."""
-    position = 0
+def find_autolinks(text: str, brackets: int = 0) -> Iterator[Autolink]:
+    """The extended autolinks in a run of plain text, in order. Like cmark-gfm, none
+    inside brackets: `brackets` is how many `[` are open where the text starts."""
+    position = scanned = 0
     while match := _CANDIDATE.search(text, position):
+        brackets, scanned = open_brackets(text[scanned : match.start()], brackets), match.start()
+        if brackets:
+            position = match.end()
+            continue
         found = _email(text, match.start()) if match.group() == "@" else _url(text, match)
         if found is None or found.start < position:
             position = match.end()
             continue
         yield found
         position = found.end
+
+
+def open_brackets(text: str, brackets: int = 0) -> int:
+    """How many `[` are open after `text`, when `brackets` were open before it."""
+    if "[" not in text and "]" not in text:
+        return brackets
+    for character in text:
+        if character == "[":
+            brackets += 1
+        elif character == "]" and brackets:
+            brackets -= 1
+    return brackets
 
 
 def _url(text: str, match: re.Match) -> Autolink | None:
@@ -101,15 +118,16 @@ def _path_end(text: str, start: int) -> int:
 
 def _trimmed_end(text: str, start: int, end: int) -> int:
     """`end` without trailing punctuation, unmatched closing parentheses and a trailing
-    entity-like `&name;`."""
+    `;` (with the `&name` before it, if it looks like an entity)."""
     while end > start:
         last = text[end - 1]
         if last in _TRAILING or (
             last == ")" and text.count(")", start, end) > text.count("(", start, end)
         ):
             end -= 1
-        elif last == ";" and (entity := _ENTITY_AT_END.search(text, start, end)):
-            end = entity.start()
+        elif last == ";":
+            entity = _ENTITY_AT_END.search(text, start, end)
+            end = entity.start() if entity else end - 1
         else:
             break
     return end

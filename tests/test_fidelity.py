@@ -50,10 +50,11 @@ ANSWERS = {
         '<div class="highlight"><pre><span></span><code>\n\n<span class="n">x</span> <span '
         'class="o">=</span> <span class="mi">1</span>\n\n\n</code></pre></div>'
     ),
+    "reference-in-heading": "<p>A Markdown parser in pure Python.</p>",
     "task-footnote": (
         '<ul>\n<li><input type="checkbox" disabled=""> to do</li>\n<li><input type="checkbox" '
         'checked="" disabled=""> done</li>\n</ul>\n<p>A claim.<sup><a href="#fn1" '
-        'id="fnref1">1</a></sup></p>\n\n\n<section class="footnotes">\n<ol>\n<li id="fn1">\n<p>The '
+        'id="fnref1">1</a></sup></p>\n<section class="footnotes">\n<ol>\n<li id="fn1">\n<p>The '
         '<em>source</em>. <a href="#fnref1">↩</a></p>\n</li>\n</ol>\n</section>'
     ),
 }
@@ -74,6 +75,12 @@ def test_a_link_followed_by_text_in_a_heading() -> None:
     assert exported_fields()["link-then-text"][0] == FRONT_WITH_A_LINK
 
 
+def test_a_reference_link_in_a_heading() -> None:
+    """It crashed the renderer: a heading had no document to look references up in."""
+    front = exported_fields()["reference-in-heading"][0]
+    assert front == 'What is <a href="https://github.com/miyuchina/mistletoe">mistletoe</a>?'
+
+
 def test_the_definition_lines_are_on_no_card() -> None:
     for front, back in exported_fields().values():
         assert "[storage]:" not in back and "[^source]:" not in back
@@ -87,7 +94,7 @@ def test_the_deck_imports_into_anki_as_rendered(tmp_path: Path) -> None:
     apkg = tmp_path / "fidelity.apkg"
     ankiqa.export([deck], output=apkg, now=1_700_000_000)
     counts, notes = import_into_fresh_collection(apkg, tmp_path / "col")
-    assert (counts.new, counts.updated, counts.duplicate, counts.conflicting) == (11, 0, 0, 0)
+    assert (counts.new, counts.updated, counts.duplicate, counts.conflicting) == (12, 0, 0, 0)
     for question_id, answer in ANSWERS.items():
         fields = notes[note_guid(question_id)]["fields"]
         assert fields["Answer"] == answer
