@@ -1,24 +1,29 @@
-"""GFM's extended autolinks: `www.…`, `http(s)://…`, `ftp://…` and e-mail addresses in
-plain text become links, by the rules of the GFM specification (0.29, "Autolinks
-(extension)").
+"""GFM's extended autolinks: `www.…`, `http(s)://…`, `ftp://…` and e-mail addresses
+(also written `mailto:…` or `xmpp:…`) become links, by the rules of the GFM
+specification (0.29, "Autolinks (extension)") as cmark-gfm, GitHub's renderer, applies
+them.
 
-They are found in text that is already known to be text, after links, code spans and
-raw HTML were parsed, as cmark-gfm does it: so a URL in a link's destination, its text
-or an image's description is never linked a second time.
+`find_autolinks` reads a paragraph's inline text; `tokens.ExtendedAutolink` turns what it
+finds into links where no code span, link, `<…>` autolink or raw HTML starts first. As in
+cmark-gfm, a URL is never linked inside brackets (`[see www.x.org]`); an e-mail address is.
+Every step is linear in the text's length.
 """
 
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_CANDIDATE = re.compile(r"(?:https?|ftp)://|www\.|@", re.IGNORECASE)
-_EMAIL_LOCAL = frozenset(".+_-")
+_CANDIDATE = re.compile(r"(?i:https?|ftp)://|www\.|@")
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
-_TRAILING = "?!.,:*_~'\""
-_ENTITY_AT_END = re.compile(r"&[A-Za-z0-9]+;$")
+_EMAIL_LOCAL = frozenset(".+_-")
+_EMAIL_PREFIXES = ("mailto:", "xmpp:")
+_TRAILING = frozenset("?!.,:*_~'\"")
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
+_BRACKET = re.compile(r"[\[\]]")
 
 
 @dataclass(frozen=True)
@@ -28,37 +33,42 @@ class Autolink:
     href: str  # the URL the text stands for: `www.x.org` → `http://www.x.org`
 
 
-def find_autolinks(text: str, brackets: int = 0) -> Iterator[Autolink]:
-    """The extended autolinks in a run of plain text, in order. Like cmark-gfm, none
-    inside brackets: `brackets` is how many `[` are open where the text starts."""
-    position = scanned = 0
+def find_autolinks(text: str) -> Iterator[Autolink]:
+    """The extended autolinks in a paragraph's inline text, in order."""
+    position = scanned = brackets = 0
     while match := _CANDIDATE.search(text, position):
-        brackets, scanned = open_brackets(text[scanned : match.start()], brackets), match.start()
-        if brackets:
-            position = match.end()
-            continue
-        found = _email(text, match.start()) if match.group() == "@" else _url(text, match)
-        if found is None or found.start < position:
+        brackets = _open_brackets(text, scanned, match.start(), brackets)
+        scanned = match.start()
+        if match.group() == "@":
+            found = _email(text, match.start(), position)
+        else:
+            found = None if brackets else _url(text, match)
+        if found is None:
             position = match.end()
             continue
         yield found
-        position = found.end
+        brackets = _open_brackets(text, scanned, found.end, brackets)
+        position = scanned = found.end
 
 
-def open_brackets(text: str, brackets: int = 0) -> int:
-    """How many `[` are open after `text`, when `brackets` were open before it."""
-    if "[" not in text and "]" not in text:
-        return brackets
-    for character in text:
-        if character == "[":
-            brackets += 1
-        elif character == "]" and brackets:
-            brackets -= 1
+def _open_brackets(text: str, start: int, end: int, brackets: int) -> int:
+    """How many `[` are open at `end`, when `brackets` were at `start`; `\\[` is text."""
+    for bracket in _BRACKET.finditer(text, start, end):
+        if not is_escaped(text, bracket.start()):
+            brackets = brackets + 1 if bracket.group() == "[" else max(0, brackets - 1)
     return brackets
 
 
+def is_escaped(text: str, index: int) -> bool:
+    """Whether a backslash escapes the character at `index`."""
+    backslashes = 0
+    while index - backslashes > 0 and text[index - backslashes - 1] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
 def _url(text: str, match: re.Match) -> Autolink | None:
-    start, www = match.start(), match.group().lower() == "www."
+    start, www = match.start(), match.group() == "www."
     before = text[start - 1] if start else " "
     if www and not (before.isspace() or before in "*_~("):
         return None
@@ -67,26 +77,33 @@ def _url(text: str, match: re.Match) -> Autolink | None:
     domain_end = _domain_end(text, match.end())
     if domain_end == match.end():
         return None
-    segments = text[start:domain_end].split(".")
-    if any("_" in segment for segment in segments[-2:]):
+    # cmark-gfm never looks at the text's last character here: `_www.x.org_` is a link.
+    last_two = text[start : min(domain_end, len(text) - 1)].rsplit(".", 2)[-2:]
+    if any("_" in segment for segment in last_two):
         return None
     end = _trimmed_end(text, start, _path_end(text, domain_end))
     url = text[start:end]
     return Autolink(start, end, "http://" + url if www else url)
 
 
-def _email(text: str, at: int) -> Autolink | None:
+def _email(text: str, at: int, earliest: int) -> Autolink | None:
     start = at
-    while start and (_is_email_local(text[start - 1])):
+    while start > earliest and _is_email_local(text[start - 1]) and not is_escaped(text, start - 1):
         start -= 1
     domain = _EMAIL_DOMAIN.match(text, at + 1)
-    if start == at or domain is None:
+    if start == at or domain is None or text[domain.end() : domain.end() + 1] == "@":
         return None
     end = domain.end()
     while text[end - 1] == ".":
         end -= 1
     if text[end - 1] in "-_" or "." not in text[at + 1 : end]:
         return None
+    for prefix in _EMAIL_PREFIXES:
+        if text[max(0, start - len(prefix)) : start].lower() == prefix:
+            start -= len(prefix)
+            if prefix == "xmpp:" and text[end : end + 1] == "/":  # a resource: `/phone`
+                end = _trimmed_end(text, start, _path_end(text, end))
+            return Autolink(start, end, text[start:end])
     return Autolink(start, end, "mailto:" + text[start:end])
 
 
@@ -104,9 +121,13 @@ def _domain_end(text: str, start: int) -> int:
 
 
 def _is_domain_character(character: str) -> bool:
+    """cmark-gfm's rule: not white space and not punctuation (all of ASCII's, and
+    Unicode's P categories), but for `-`, `_` and `.`."""
     if character in "-_.":
         return True
-    return not character.isspace() and not unicodedata.category(character).startswith("P")
+    if character in _ASCII_PUNCTUATION or character.isspace():
+        return False
+    return not unicodedata.category(character).startswith("P")
 
 
 def _path_end(text: str, start: int) -> int:
@@ -119,15 +140,20 @@ def _path_end(text: str, start: int) -> int:
 def _trimmed_end(text: str, start: int, end: int) -> int:
     """`end` without trailing punctuation, unmatched closing parentheses and a trailing
     `;` (with the `&name` before it, if it looks like an entity)."""
+    unmatched = text.count(")", start, end) - text.count("(", start, end)
     while end > start:
         last = text[end - 1]
-        if last in _TRAILING or (
-            last == ")" and text.count(")", start, end) > text.count("(", start, end)
-        ):
+        if last in _TRAILING:
             end -= 1
+        elif last == ")" and unmatched > 0:
+            end -= 1
+            unmatched -= 1
         elif last == ";":
-            entity = _ENTITY_AT_END.search(text, start, end)
-            end = entity.start() if entity else end - 1
+            name = end - 1
+            while name > start and text[name - 1].isascii() and text[name - 1].isalnum():
+                name -= 1
+            entity = start < name < end - 1 and text[name - 1] == "&"
+            end = name - 1 if entity else end - 1
         else:
             break
     return end

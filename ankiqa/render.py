@@ -17,7 +17,6 @@ from urllib.parse import quote
 from mistletoe import Document, block_token, span_token, token
 from mistletoe.html_renderer import HtmlRenderer
 
-from .autolink import find_autolinks, open_brackets
 from .highlight import code_block_html
 from .limits import restore_mistletoe
 from .parse import Question
@@ -26,6 +25,7 @@ from .tokens import (
     BLOCK_TOKENS,
     SPAN_TOKENS,
     DisplayMath,
+    ExtendedAutolink,
     FootnoteRef,
     HtmlSpan,
     InlineMath,
@@ -112,16 +112,14 @@ class CardRenderer(HtmlRenderer):
         use_gfm_tokens()
         self.render_map[_Root.__name__] = self.render_document
         self._cleaner = cleaner(image_src)
-        self._in_link = 0
         self._notes: Notes = {}
         self._note_order: list[str] = []  # footnote labels, in the order of first reference
         self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
-        self._brackets = 0  # `[` open in the text of the block being rendered
 
     def question(self, question: Question) -> tuple[str, str]:
         """A question's front and back fields, as sanitized HTML."""
         heading, answer = question_trees(question)
-        self._notes, self._note_order, self._brackets = dict(question.notes), [], 0
+        self._notes, self._note_order = dict(question.notes), []
         references = {label: (dest, title) for label, dest, title in question.references}
         front = "".join(self.render(child) for child in heading)
         back = self.render(answer)
@@ -136,7 +134,6 @@ class CardRenderer(HtmlRenderer):
 
     def inline(self, text: str) -> str:
         """One line of inline Markdown (a question's heading) as sanitized HTML, without a <p>."""
-        self._brackets = 0
         html_text = "".join(self.render(token) for token in parse_inline(text))
         return self._cleaner.clean(html_text).strip()
 
@@ -154,35 +151,10 @@ class CardRenderer(HtmlRenderer):
     def render_inline_math(self, token: InlineMath) -> str:
         return f"\\({html.escape(token.content, quote=False)}\\)"
 
-    # Links: GFM's autolinks are found in text outside links, as cmark-gfm does
+    # Links
 
-    def _linked(self, text: str) -> str:
-        """Text with GFM's extended autolinks as links (not inside a link already)."""
-        if self._in_link:
-            return self.escape_html_text(text)
-        parts, position = [], 0
-        for link in find_autolinks(text, self._brackets):
-            parts.append(self.escape_html_text(text[position : link.start]))
-            label = self.escape_html_text(text[link.start : link.end])
-            parts.append(f'<a href="{self.escape_url(link.href)}">{label}</a>')
-            position = link.end
-        parts.append(self.escape_html_text(text[position:]))
-        self._brackets = open_brackets(text, self._brackets)
-        return "".join(parts)
-
-    def render_link(self, token: span_token.Link) -> str:
-        self._in_link += 1
-        try:
-            return super().render_link(token)
-        finally:
-            self._in_link -= 1
-
-    def render_auto_link(self, token: span_token.AutoLink) -> str:
-        self._in_link += 1
-        try:
-            return super().render_auto_link(token)
-        finally:
-            self._in_link -= 1
+    def render_extended_autolink(self, token: ExtendedAutolink) -> str:
+        return f'<a href="{self.escape_url(token.href)}">{self.escape_html_text(token.text)}</a>'
 
     @staticmethod
     def escape_url(raw: str) -> str:
@@ -198,16 +170,6 @@ class CardRenderer(HtmlRenderer):
     def render_html_block(self, token: block_token.HtmlBlock) -> str:
         return filter_raw_html(token.content)
 
-    # Blocks of inline text: brackets left open in one do not reach the next
-
-    def render_paragraph(self, token: block_token.Paragraph) -> str:
-        self._brackets = 0
-        return super().render_paragraph(token)
-
-    def render_heading(self, token: block_token.Heading) -> str:
-        self._brackets = 0
-        return super().render_heading(token)
-
     # GFM tables and task lists
 
     def render_table(self, token: Table) -> str:
@@ -221,7 +183,6 @@ class CardRenderer(HtmlRenderer):
         return f"<tr>\n{cells}</tr>\n"
 
     def render_table_cell(self, token: block_token.TableCell, in_header: bool = False) -> str:
-        self._brackets = 0
         tag = "th" if in_header else "td"
         align = f' align="{token.align}"' if token.align else ""
         return f"<{tag}{align}>{self.render_inner(token)}</{tag}>\n"
@@ -241,7 +202,7 @@ class CardRenderer(HtmlRenderer):
 
     def render_raw_text(self, token: span_token.RawText) -> str:
         checked = self._task_marks.pop(id(token), None)
-        text = self._linked(token.content)
+        text = self.escape_html_text(token.content)
         if checked is None:
             return text
         return f'<input type="checkbox" disabled=""{" checked" if checked else ""}>{text}'

@@ -11,9 +11,12 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 
 from mistletoe import block_token, core_tokens, span_token, token
 from mistletoe.block_token import BlockToken, TableCell
+
+from .autolink import find_autolinks, is_escaped
 
 
 class _Punctuation:
@@ -24,7 +27,8 @@ class _Punctuation:
         return unicodedata.category(character)[0] in "PS"
 
 
-core_tokens.punctuation = _Punctuation()  # read by mistletoe's emphasis rules
+_PUNCTUATION = _Punctuation()
+core_tokens.punctuation = _PUNCTUATION  # read by mistletoe's emphasis rules
 
 
 class MathBlock(BlockToken):
@@ -97,19 +101,22 @@ def _protected_spans(string: str) -> list[tuple[int, int, int, int]]:
 
 
 def _math_matches(pattern: re.Pattern, string: str) -> Iterator[re.Match]:
-    """Matches of a math pattern that cross nothing in `_protected_spans`."""
+    """Matches of a math pattern that cross nothing in `_protected_spans`: none holds a
+    character of a protected span outside its inner part."""
     if "$" not in string:
         return
-    protected = _protected_spans(string)
+    starts = [0] * (len(string) + 1)  # how many blocked regions start (+1) or end (-1) here
+    for start, end, inner_start, inner_end in _protected_spans(string):
+        regions = [(start, inner_start), (inner_end, end)] if inner_end else [(start, end)]
+        for region_start, region_end in regions:
+            if region_start < region_end:
+                starts[region_start] += 1
+                starts[region_end] -= 1
+    blocked_before = list(accumulate((depth > 0 for depth in accumulate(starts)), initial=0))
     position = 0
     while match := pattern.search(string, position):
         start, end = match.span()
-        if any(
-            start < outer_end
-            and end > outer_start
-            and not (inner_start <= start and end <= inner_end)
-            for outer_start, outer_end, inner_start, inner_end in protected
-        ):
+        if blocked_before[end] > blocked_before[start]:
             position = start + 1
             continue
         yield match
@@ -144,12 +151,102 @@ class InlineMath(span_token.SpanToken):
         return _math_matches(cls.pattern, string)
 
 
-class Strikethrough(span_token.Strikethrough):
-    """GFM's `~one~` and `~~two~~`: a matching pair of one or two tildes, each next to
-    text, not three or more."""
+class ExtendedAutolink(span_token.SpanToken):
+    """A URL or e-mail address in text (see `autolink`). It binds before emphasis, math
+    and strikethrough inside it, as in cmark-gfm, but never starts inside a code span,
+    a link or image, an `<…>` autolink or raw HTML."""
 
-    pattern = re.compile(r"(?<![\\~])(?:\\\\)*(~~?)(?![~\s])(.+?)(?<![~\s\\])\1(?!~)", re.DOTALL)
+    parse_inner = False
+    parse_group = 0
+    precedence = 7
+
+    def __init__(self, match: re.Match):
+        self.text = match.group()
+        self.href = match.href  # type: ignore[attr-defined]
+
+    @classmethod
+    def find(cls, string: str) -> list[_AutolinkMatch]:
+        if not _MAYBE_AUTOLINK.search(string):
+            return []
+        found = list(find_autolinks(string))
+        if not found:
+            return []
+        protected = sorted((start, end) for start, end, _, _ in _protected_spans(string))
+        matches, index, covered_to = [], 0, -1
+        for link in found:
+            while index < len(protected) and protected[index][0] <= link.start:
+                covered_to = max(covered_to, protected[index][1])
+                index += 1
+            if covered_to <= link.start:
+                matches.append(_AutolinkMatch(string, link.start, link.end, link.href))
+        return matches
+
+
+_MAYBE_AUTOLINK = re.compile(r"(?i:https?|ftp)://|www\.|@")
+
+
+class _AutolinkMatch:
+    """What mistletoe's tokenizer needs of a match: its span, group 0, and the URL."""
+
+    def __init__(self, string: str, start: int, end: int, href: str):
+        self.string, self._start, self._end, self.href = string, start, end, href
+
+    def start(self, group: int = 0) -> int:
+        return self._start
+
+    def end(self, group: int = 0) -> int:
+        return self._end
+
+    def group(self, group: int = 0) -> str:
+        return self.string[self._start : self._end]
+
+
+class Strikethrough(span_token.Strikethrough):
+    """GFM's `~one~` and `~~two~~`: a pair of runs of one or two tildes, of the same
+    length, the first able to open and the second able to close (CommonMark's flanking
+    rules), so the `~` in `https://x.org/~me/` strikes nothing. Three or more tildes are
+    text. Found in one pass, like emphasis."""
+
     parse_group = 2
+    _run = re.compile(r"~+")
+    _span = re.compile(r"(~~?)(.*)\1", re.DOTALL)
+
+    @classmethod
+    def find(cls, string: str) -> list[re.Match]:
+        if "~" not in string:
+            return []
+        openers: list[tuple[int, int]] = []  # (start, length) of runs that may open
+        found = []
+        for run in cls._run.finditer(string):
+            start, end = run.span()
+            if end - start > 2 or is_escaped(string, start):
+                continue
+            before = string[start - 1] if start else " "
+            after = string[end] if end < len(string) else " "
+            closer = next(
+                (i for i in range(len(openers) - 1, -1, -1) if openers[i][1] == end - start),
+                None,
+            )
+            if _right_flanking(before, after) and closer is not None:
+                found.append(cls._span.fullmatch(string, openers[closer][0], end))
+                del openers[closer:]  # nothing inside may pair with anything outside
+            elif _left_flanking(before, after):
+                openers.append((start, end - start))
+        return sorted(found, key=lambda match: match.start())
+
+
+def _left_flanking(before: str, after: str) -> bool:
+    return not after.isspace() and (
+        after not in core_tokens.punctuation
+        or before.isspace()
+        or before in core_tokens.punctuation
+    )
+
+
+def _right_flanking(before: str, after: str) -> bool:
+    return not before.isspace() and (
+        before not in _PUNCTUATION or after.isspace() or after in _PUNCTUATION
+    )
 
 
 class Table(BlockToken):
@@ -339,7 +436,7 @@ class FootnoteRef(span_token.SpanToken):
 
 
 BLOCK_TOKENS = (MathBlock, FootnoteDefinition)
-SPAN_TOKENS = (DisplayMath, InlineMath, FootnoteRef)
+SPAN_TOKENS = (DisplayMath, InlineMath, FootnoteRef, ExtendedAutolink)
 # mistletoe's tokens that GitHub reads differently, and ankiqa's in their place.
 _REPLACED = (
     (span_token, span_token.Strikethrough, Strikethrough),
