@@ -25,7 +25,7 @@ from .highlight import is_known_language
 from .limits import UNREADABLE
 from .notes import local_image
 from .parse import DeckFile, Question
-from .render import CardRenderer, question_trees
+from .render import CardRenderer, parse_markdown, question_trees
 from .sanitize import (
     DANGEROUS_SCHEMES,
     URL_SCHEMES,
@@ -45,8 +45,10 @@ MAX_NESTING = 100
 _WORTH_READING = re.compile(r"[<\[$]|```|~~~")
 # In text left over after parsing: reference links and footnotes without a definition,
 # and a `$` that opens math (Pandoc's rule) with a later `$` that could not close it.
-_REFERENCE = re.compile(r"\[([^\[\]]+)\]\[([^\[\]]*)\]|\[\^([^\]\s]+)\]")
-_MATH_OPENER = re.compile(r"(?<![\\$])\$\$?(?=[^\s\d$])(?=.*\$)", re.DOTALL)
+# Not after a letter, digit or bracket: `a[i][j]` and `M[0][1]` index arrays.
+_REFERENCE = re.compile(r"(?<![\w\])])\[([^\[\]]+)\]\[([^\[\]]*)\]|\[\^(\w+)\]")
+# A `$` that opens math, then TeX-like text, then a `$` that could not close it.
+_UNCLOSED_MATH = re.compile(r"(?<![\\$])\$\$?(?=[^\s\d$])([^$]*?[\\^_{}=+][^$]*)\$")
 # HTML blocks that run to the end of the answer unless closed: a comment, and elements
 # whose content is not Markdown.
 _HTML_TO_CLOSE = re.compile(r"[ \t]*<(?:(!--)|(script|pre|style|textarea)[\s>])", re.IGNORECASE)
@@ -103,6 +105,7 @@ class _QuestionReader:
         self.lowered: dict[int, str] = {}  # answer lines, lower-cased as needed
         self.found: list[Diagnostic] = []
         self.saw_image = False
+        self.code_text: set[int] = set()  # ids of the text tokens inside code
         # Where `locate` searches from: an answer line (None in the heading) and a column.
         self.block_line: int | None = None
         self.cursor = 0
@@ -128,6 +131,15 @@ class _QuestionReader:
             if depth > MAX_NESTING:
                 return [self.too_deep(question.answer_line + self.block_line)]
             self.inspect(token)
+        # Footnotes the card shows, wherever the file defines them (their other problems
+        # are reported where they stand): too deep to render is an error here too.
+        for _, source in question.notes:
+            try:
+                note = parse_markdown(source, notes=dict(question.notes))
+            except RecursionError:
+                return [self.too_deep(question.line)]
+            if any(depth > MAX_NESTING for _, depth in _walk(note.children)):
+                return [self.too_deep(question.line)]
         return self.found
 
     def too_deep(self, line: int) -> Diagnostic:
@@ -154,14 +166,17 @@ class _QuestionReader:
             self.raw_images(token.content)
         elif isinstance(token, (span_token.Link, span_token.AutoLink)):
             self.url(token.target, "link")
-        elif isinstance(token, span_token.RawText):
+        elif isinstance(token, span_token.RawText) and id(token) not in self.code_text:
             self.text(token.content)
+        elif isinstance(token, span_token.InlineCode):
+            self.code_text.update(id(child) for child in token.children)
         elif isinstance(token, span_token.Image):
             self.saw_image = True
             self.url(token.src, "image")
             self.image(token.src)
 
     def code(self, token: block_token.CodeFence | block_token.BlockCode) -> None:
+        self.code_text.update(id(child) for child in token.children)
         fence = isinstance(token, block_token.CodeFence)
         if fence and token.language and not is_known_language(token.language):
             line, column = self.locate(token.language)
@@ -223,7 +238,7 @@ class _QuestionReader:
             definition = f"[^{note}]: …" if note else f"[{label}]: URL"
             message = f"{what} has no definition in this file (`{definition}`): shown as text"
             self.report(line, column, WARNING, "undefined-reference", message)
-        opener = _MATH_OPENER.search(text)
+        opener = _UNCLOSED_MATH.search(text)
         if opener:
             line, column = self.locate(text[opener.start() : opener.start() + 12].split("\n")[0])
             message = (

@@ -41,6 +41,7 @@ _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
 _QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
+_DEFINITION_LINE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S")
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,10 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         references, notes = definitions.used_by(text + "\n" + "".join(answer))
         blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))
         content_lines = [n for n in body if n not in id_lines and lines[n - 1].strip()]
-        size = len(text) + sum(len(lines[n - 1]) for n in content_lines)
+        # Link definitions (often all at the end of the file) serve every question.
+        size = len(text) + sum(
+            len(lines[n - 1]) for n in content_lines if not _DEFINITION_LINE.match(lines[n - 1])
+        )
         if size > MAX_CARD_CHARS:
             message = f"question of {size:,} characters: a card holds at most {MAX_CARD_CHARS:,}"
             problem(line, "too-large", message)
@@ -254,9 +258,15 @@ class _Definitions:
     def __init__(self, document: Document):
         self.references = document.footnotes  # mistletoe's name for link references
         self.notes: dict[str, str] = {}
-        for token in document.children:
+        blocks = list(reversed(document.children))  # in file order, lists and quotes too
+        while blocks:
+            token = blocks.pop()
             if isinstance(token, FootnoteDefinition):
                 self.notes.setdefault(token.label, token.source)
+            elif isinstance(token, BlockToken) and token.children:
+                blocks += [
+                    child for child in reversed(token.children) if isinstance(child, BlockToken)
+                ]
 
     def used_by(
         self, markdown: str

@@ -114,12 +114,13 @@ class CardRenderer(HtmlRenderer):
         self._cleaner = cleaner(image_src)
         self._notes: Notes = {}
         self._note_order: list[str] = []  # footnote labels, in the order of first reference
+        self._note_refs: dict[str, int] = {}  # how often the card refers to each
         self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
 
     def question(self, question: Question) -> tuple[str, str]:
         """A question's front and back fields, as sanitized HTML."""
         heading, answer = question_trees(question)
-        self._notes, self._note_order = dict(question.notes), []
+        self._notes, self._note_order, self._note_refs = dict(question.notes), [], {}
         references = {label: (dest, title) for label, dest, title in question.references}
         front = "".join(self.render(child) for child in heading)
         back = self.render(answer)
@@ -191,6 +192,14 @@ class CardRenderer(HtmlRenderer):
         """A GFM task list item (`- [ ] to do`, `- [x] done`) starts with a checkbox."""
         first = token.children[0] if token.children else None
         text = first.children[0] if isinstance(first, block_token.Paragraph) else None
+        label = _shortcut_label(text)
+        if label in ("x", "X"):
+            # `[x]` read as a reference link (the deck defines `[x]: …`): still a task.
+            rest = first.children[1] if len(first.children) > 1 else None
+            if isinstance(rest, span_token.RawText):
+                first.children = first.children[1:]
+                rest.content = f"[{label}]{rest.content}"
+                text = rest
         if (
             isinstance(text, span_token.RawText)
             and text.content[:3] in ("[ ]", "[x]", "[X]")
@@ -213,9 +222,9 @@ class CardRenderer(HtmlRenderer):
         if token.label not in self._note_order:
             self._note_order.append(token.label)
         number = self._note_order.index(token.label) + 1
-        return (
-            f'<sup class="footnote-ref"><a href="#fn{number}" id="fnref{number}">{number}</a></sup>'
-        )
+        self._note_refs[token.label] = count = self._note_refs.get(token.label, 0) + 1
+        link = f'<a href="#fn{number}" id="{_ref_id(number, count)}">{number}</a>'
+        return f'<sup class="footnote-ref">{link}</sup>'
 
     def render_footnote_definition(self, token: object) -> str:
         return ""  # shown at the end of the answers that refer to it
@@ -226,7 +235,10 @@ class CardRenderer(HtmlRenderer):
         for number, label in enumerate(self._note_order, start=1):  # the list may grow
             tree = parse_markdown(self._notes[label], references, self._notes)
             note = self.render(tree).rstrip("\n")
-            backref = f'<a href="#fnref{number}" class="footnote-backref">↩</a>'
+            backref = " ".join(
+                f'<a href="#{_ref_id(number, count)}" class="footnote-backref">↩</a>'
+                for count in range(1, self._note_refs.get(label, 1) + 1)
+            )
             if note.endswith("</p>"):
                 note = f"{note[: -len('</p>')]} {backref}</p>"
             else:
@@ -237,3 +249,18 @@ class CardRenderer(HtmlRenderer):
             if items
             else ""
         )
+
+
+def _shortcut_label(token: object) -> str | None:
+    """The text of a shortcut reference link (`[x]`), or None for anything else."""
+    if not isinstance(token, span_token.Link) or token.dest_type != "shortcut":
+        return None
+    children = list(token.children or ())
+    single = len(children) == 1 and isinstance(children[0], span_token.RawText)
+    return children[0].content if single else None
+
+
+def _ref_id(number: int, count: int) -> str:
+    """The id of a card's `count`-th reference to its footnote `number`, as cmark-gfm
+    names them: `fnref1`, `fnref1-2`…"""
+    return f"fnref{number}" if count == 1 else f"fnref{number}-{count}"

@@ -104,7 +104,7 @@ def cleaner(image_src: Callable[[str], str] | None = None) -> nh3.Cleaner:
 
 
 _CLEANER = cleaner()
-_FOOTNOTE_ID = re.compile(r"fn(?:ref)?[0-9]{1,4}")
+_FOOTNOTE_ID = re.compile(r"fn[0-9]{1,4}|fnref[0-9]{1,4}(?:-[0-9]{1,4})?")
 _TAG = re.compile(
     r"<(/?)([A-Za-z][A-Za-z0-9-]*)"
     r"(?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*/?>"
@@ -204,9 +204,12 @@ class _RemovalFinder(HTMLParser):
         if tag in TAG_FILTER:
             self._add(f"`<{tag}>`", True, kind="as-text")
             return
-        if tag not in ALLOWED_TAGS:
-            kind = "removed" if tag in DANGEROUS_TAGS else "tag-only"
-            self._add(f"`<{tag}>` element", tag in DANGEROUS_TAGS, kind=kind)
+        if tag in DANGEROUS_TAGS:
+            self._add(f"`<{tag}>` element", True)
+            return
+        if tag not in ALLOWED_TAGS:  # named as written: `<String>` in `List<String>`
+            written = (self.get_starttag_text() or tag).split()[0].rstrip(">/")
+            self._add(f"`{written}>` element", False, kind="tag-only")
             return
         allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset()) | ALLOWED_ATTRIBUTES["*"]
         for name, value in attrs:

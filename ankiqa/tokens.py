@@ -311,32 +311,19 @@ def _alignment(match: re.Match) -> str | None:
 
 
 def split_row(line: str) -> list[str]:
-    """A table row's cells: split at every `|` that is not escaped (in code spans too,
-    as GFM says), with `\\|` read as `|`, and the outer pipes dropped."""
+    """A table row's cells, as cmark-gfm splits them: at every `|` that no backslash
+    stands right before (in code spans too), with `\\|` read as `|`, and the outer pipes
+    dropped."""
     line = line.strip()
-    cells, cell, index = [], [], 0
-    while index < len(line):
-        character = line[index]
-        if character == "\\" and line[index + 1 : index + 2] == "|":
-            cell.append("|")
-            index += 2
-            continue
-        if character == "\\":
-            cell.append(line[index : index + 2])
-            index += 2
-            continue
-        if character == "|":
-            cells.append("".join(cell))
-            cell = []
-        else:
-            cell.append(character)
-        index += 1
-    cells.append("".join(cell))
+    cells = [cell.replace("\\|", "|").strip() for cell in _UNESCAPED_PIPE.split(line)]
     if line.startswith("|"):
         cells.pop(0)
-    if line.endswith("|") and not line.endswith("\\|") and len(line) > 1:
+    if len(line) > 1 and line.endswith("|") and not line.endswith("\\|"):
         cells.pop()
-    return [cell.strip() for cell in cells]
+    return cells
+
+
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def _starts_block(lines) -> bool:
@@ -372,9 +359,12 @@ class FootnoteDefinition(BlockToken):
 
     repr_attributes = ("line_number", "label")
 
-    def __init__(self, result: tuple[str, str]):
-        self.label, self.source = result
-        self.children = ()
+    def __init__(self, result: tuple[str, str, int]):
+        self.label, self.source, self.line_number = result
+        # Its blocks, at their lines in the file, for `check` and `limits` to read; the
+        # renderer shows the note from `source` at the end of the answer instead.
+        self.children = block_token.tokenize(self.source.splitlines(keepends=True))
+        _shift_lines(self.children, self.line_number - 1)
 
     @staticmethod
     def start(line: str) -> bool:
@@ -382,11 +372,12 @@ class FootnoteDefinition(BlockToken):
 
     @classmethod
     def check_interrupts_paragraph(cls, lines) -> bool:
-        return False
+        return cls.start(lines.peek())
 
     @classmethod
-    def read(cls, lines) -> tuple[str, str]:
+    def read(cls, lines) -> tuple[str, str, int]:
         first = _FOOTNOTE_START.match(next(lines))
+        line_number = lines.line_number()
         body = [first.group(2)]
         while (line := lines.peek()) is not None:
             if not line.strip():
@@ -404,7 +395,16 @@ class FootnoteDefinition(BlockToken):
                 body.append(next(lines))  # a lazy continuation line of a paragraph
             else:
                 break
-        return normalize_label(first.group(1)), "".join(body)
+        return normalize_label(first.group(1)), "".join(body), line_number
+
+
+def _shift_lines(tokens: list, offset: int) -> None:
+    for child in tokens:
+        if isinstance(child, BlockToken):
+            child.line_number = (child.line_number or 0) + offset
+            _shift_lines(child.children or [], offset)
+            if isinstance(child, Table):
+                child.header.line_number += offset
 
 
 def _indented(line: str) -> bool:
@@ -420,12 +420,13 @@ class FootnoteRef(span_token.SpanToken):
     """`[^label]`, when the deck file defines `label` (see `token._root_node.notes`);
     otherwise it is text, as on GitHub."""
 
-    pattern = re.compile(r"\[\^([^\]\s]+)\]")
+    pattern = re.compile(r"\[\^([^\[\]\s]+)\]")
     parse_inner = False
     precedence = 6
 
     def __init__(self, match: re.Match):
         self.label = normalize_label(match.group(1))
+        self.content = ""  # in an image's description, as in cmark-gfm
 
     @classmethod
     def find(cls, string: str) -> list[re.Match]:

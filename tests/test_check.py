@@ -225,3 +225,52 @@ def test_raw_html_images_are_checked_like_markdown_ones(tmp_path: Path) -> None:
     )
     found = [(d.line, d.column, d.code) for d in check(tmp_path)]
     assert found == [(5, 14, "image-not-found")]
+
+
+def codes_for(tmp_path: Path, answer: str) -> list[tuple[int, str]]:
+    deck = write_deck(tmp_path / "deck.md", f"### Q\n\n{answer}\n\nquestion id: q\n")
+    return [(d.line, d.code) for d in check(deck) if d.code != "malformed-id"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Run `echo $HOME/$USER` and `grid[i][j] = 0` now.",
+        '```bash\necho "$HOME" "$PATH"\ngrid[i][j] = 0\n```',
+        "    m[i][j] = $cost + $x",
+        "Print $HOME and $PATH, $a and $b.",
+        "Indexing: a[i][j], M[0][1]; the class [^0-9].",
+        "It costs $5 or $10.",
+    ],
+)
+def test_ordinary_notes_get_no_markdown_warning(tmp_path: Path, answer: str) -> None:
+    assert codes_for(tmp_path, answer) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("See the [docs][nope] and[^missing].", [(3, "undefined-reference")] * 2),
+        ("Then $x^2 + y $ holds.", [(3, "unclosed-math")]),
+        ("A List<String> of names.", [(3, "removed-html")]),
+        ("Type in a <textarea> here.", [(3, "html-as-text")]),
+    ],
+)
+def test_markdown_that_was_likely_misread_is_warned_about(
+    tmp_path: Path, answer: str, expected: list
+) -> None:
+    assert codes_for(tmp_path, answer) == expected
+
+
+def test_the_suggested_fix_keeps_the_tag_as_written(tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "deck.md", "### Q\n\nA List<String>.\n\nquestion id: q\n")
+    (found,) = [d for d in check(deck) if d.code == "removed-html"]
+    assert "`` `<String>` ``" in found.message
+
+
+def test_a_footnote_too_deep_to_render_is_an_error(tmp_path: Path) -> None:
+    nested = "*a " * 150 + "x" + "*" * 150  # emphasis inside emphasis, 150 deep
+    deck = write_deck(
+        tmp_path / "deck.md", f"### Q\n\nSee[^1].\n\nquestion id: q\n\n[^1]: {nested}\n"
+    )
+    assert ("too-deep", "error") in {(d.code, d.severity) for d in check(deck)}

@@ -100,3 +100,50 @@ def test_the_deck_imports_into_anki_as_rendered(tmp_path: Path) -> None:
         assert fields["Answer"] == answer
         assert fields["Question ID"] == question_id
     assert notes[note_guid("link-then-text")]["fields"]["Question"] == FRONT_WITH_A_LINK
+
+
+def fields_of(tmp_path: Path, markdown: str) -> dict[str, tuple[str, str]]:
+    deck = ankiqa.parse_deck(markdown, tmp_path / "deck.md")
+    return {n.question.id: n.fields[:2] for n in ankiqa.build_notes(deck, tmp_path)}
+
+
+def test_footnotes_wherever_github_finds_them(tmp_path: Path) -> None:
+    fields = fields_of(
+        tmp_path,
+        "### Q\n![diagram[^1]](https://x.org/d.png) x[^1] y[^1]\n\n- item[^2]\n\n"
+        "  [^2]: In a list.\n\nText[^3].\n[^3]: Right under it.\n\nquestion id: q\n\n"
+        "[^1]: Source.\n",
+    )
+    assert fields["q"][1] == (
+        '<p><img src="https://x.org/d.png" alt="diagram"> x<sup><a href="#fn1" id="fnref1">1'
+        '</a></sup> y<sup><a href="#fn1" id="fnref1-2">1</a></sup></p>\n<ul>\n<li>\n<p>item'
+        '<sup><a href="#fn2" id="fnref2">2</a></sup></p>\n\n</li>\n</ul>\n<p>Text<sup><a '
+        'href="#fn3" id="fnref3">3</a></sup>.</p>\n<section class="footnotes">\n<ol>\n<li '
+        'id="fn1">\n<p>Source. <a href="#fnref1">↩</a> <a href="#fnref1-2">↩</a></p>\n</li>\n'
+        '<li id="fn2">\n<p>In a list. <a href="#fnref2">↩</a></p>\n</li>\n<li id="fn3">\n<p>'
+        'Right under it. <a href="#fnref3">↩</a></p>\n</li>\n</ol>\n</section>'
+    )
+
+
+def test_a_task_list_item_stays_one_when_x_is_a_link_label(tmp_path: Path) -> None:
+    fields = fields_of(
+        tmp_path, "### Q\n- [x] done\n- [ ] to do\n\nquestion id: q\n\n[x]: https://x.org\n"
+    )
+    assert fields["q"][1] == (
+        '<ul>\n<li><input type="checkbox" checked="" disabled=""> done</li>\n'
+        '<li><input type="checkbox" disabled=""> to do</li>\n</ul>'
+    )
+
+
+def test_an_escaped_pipe_in_a_table_cell_stays_in_the_cell(tmp_path: Path) -> None:
+    table = "| Command | Meaning |\n|---|---|\n| `grep 'a\\\\|b'` | BRE alternation |\n"
+    fields = fields_of(tmp_path, f"### Q\n{table}\nquestion id: q\n")
+    assert "<td><code>grep 'a\\|b'</code></td>\n<td>BRE alternation</td>" in fields["q"][1]
+
+
+def test_definitions_at_the_end_do_not_count_towards_the_last_question(tmp_path: Path) -> None:
+    definitions = "".join(f"[r{n}]: https://example.org/{'x' * 50}/{n}\n" for n in range(2000))
+    deck = ankiqa.parse_deck(
+        f"### Q\nSee [r1].\n\nquestion id: q\n\n{definitions}", tmp_path / "d.md"
+    )
+    assert [d.code for d in deck.diagnostics] == []
