@@ -43,7 +43,7 @@ class _Root(Document):
     """A document whose link references and footnotes come from the whole deck file."""
 
     def __init__(self, text: str, references: References, notes: Notes):
-        self.footnotes = dict(references)
+        self.footnotes = references  # the file's: the answer's own are among them
         self.notes = notes
         self.line_number = 1
         with _root(self):
@@ -113,14 +113,16 @@ class CardRenderer(HtmlRenderer):
         self.render_map[_Root.__name__] = self.render_document
         self._cleaner = cleaner(image_src)
         self._notes: Notes = {}
-        self._note_order: list[str] = []  # footnote labels, in the order of first reference
+        self._note_labels: list[str] = []  # footnote labels, in the order of first reference
+        self._note_order: dict[str, int] = {}  # footnote label → its number on the card
         self._note_refs: dict[str, int] = {}  # how often the card refers to each
         self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
 
     def question(self, question: Question) -> tuple[str, str]:
         """A question's front and back fields, as sanitized HTML."""
         heading, answer = question_trees(question)
-        self._notes, self._note_order, self._note_refs = dict(question.notes), [], {}
+        self._notes, self._note_refs = dict(question.notes), {}
+        self._note_labels, self._note_order = [], {}
         references = {label: (dest, title) for label, dest, title in question.references}
         front = "".join(self.render(child) for child in heading)
         back = self.render(answer)
@@ -130,7 +132,7 @@ class CardRenderer(HtmlRenderer):
 
     def markdown(self, text: str) -> str:
         """A whole Markdown document (an answer) as sanitized HTML."""
-        self._notes, self._note_order = {}, []
+        self._notes, self._note_labels, self._note_order = {}, [], {}
         return self._cleaner.clean(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
@@ -220,8 +222,9 @@ class CardRenderer(HtmlRenderer):
 
     def render_footnote_ref(self, token: FootnoteRef) -> str:
         if token.label not in self._note_order:
-            self._note_order.append(token.label)
-        number = self._note_order.index(token.label) + 1
+            self._note_labels.append(token.label)
+            self._note_order[token.label] = len(self._note_labels)
+        number = self._note_order[token.label]
         self._note_refs[token.label] = count = self._note_refs.get(token.label, 0) + 1
         link = f'<a href="#fn{number}" id="{_ref_id(number, count)}">{number}</a>'
         return f'<sup class="footnote-ref">{link}</sup>'
@@ -232,7 +235,8 @@ class CardRenderer(HtmlRenderer):
     def _footnotes(self, references: References) -> str:
         """The footnotes the question referred to, numbered in that order."""
         items = []
-        for number, label in enumerate(self._note_order, start=1):  # the list may grow
+        labels = self._note_labels
+        for number, label in enumerate(labels, start=1):  # grows if notes refer to notes
             tree = parse_markdown(self._notes[label], references, self._notes)
             note = self.render(tree).rstrip("\n")
             backref = " ".join(
