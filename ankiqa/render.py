@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from mistletoe import Document, block_token, span_token, token
@@ -82,12 +83,36 @@ def parse_inline(text: str, references: References | None = None, notes: Notes |
 def question_trees(question: Question):
     """A question's heading tokens and answer document, with the deck file's references
     and footnotes. Call it inside a CardRenderer's `with` block."""
-    references = {label: (dest, title) for label, dest, title in question.references}
-    notes = dict(question.notes)
+    references, notes = _definitions(question)
     return (
         parse_inline(question.heading, references, notes),
         parse_markdown(question.answer, references, notes),
     )
+
+
+def _definitions(question: Question) -> tuple[References, Notes]:
+    references = {label: (dest, title) for label, dest, title in question.references}
+    return references, dict(question.notes)
+
+
+@dataclass
+class _Footnotes:
+    """The footnotes of the card being rendered: their Markdown, and the ones the card
+    refers to, numbered in the order of their first reference."""
+
+    references: References = field(default_factory=dict)
+    markdown: Notes = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    numbers: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # how often the card refers to each
+
+    def refer(self, label: str) -> tuple[int, int]:
+        """The footnote's number, and which of its references this is (1, 2…)."""
+        if label not in self.numbers:
+            self.labels.append(label)
+            self.numbers[label] = len(self.labels)
+        self.counts[label] = self.counts.get(label, 0) + 1
+        return self.numbers[label], self.counts[label]
 
 
 class CardRenderer(HtmlRenderer):
@@ -112,27 +137,22 @@ class CardRenderer(HtmlRenderer):
         use_gfm_tokens()
         self.render_map[_Root.__name__] = self.render_document
         self._cleaner = cleaner(image_src)
-        self._notes: Notes = {}
-        self._note_labels: list[str] = []  # footnote labels, in the order of first reference
-        self._note_order: dict[str, int] = {}  # footnote label → its number on the card
-        self._note_refs: dict[str, int] = {}  # how often the card refers to each
+        self._footnotes = _Footnotes()
         self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
 
     def question(self, question: Question) -> tuple[str, str]:
         """A question's front and back fields, as sanitized HTML."""
         heading, answer = question_trees(question)
-        self._notes, self._note_refs = dict(question.notes), {}
-        self._note_labels, self._note_order = [], {}
-        references = {label: (dest, title) for label, dest, title in question.references}
+        self._footnotes = _Footnotes(*_definitions(question))
         front = "".join(self.render(child) for child in heading)
         back = self.render(answer)
-        if self._note_order:
-            back = back.rstrip("\n") + self._footnotes(references)
+        if self._footnotes.labels:
+            back = back.rstrip("\n") + self._footnotes_section()
         return self._cleaner.clean(front).strip(), self._cleaner.clean(back).strip()
 
     def markdown(self, text: str) -> str:
         """A whole Markdown document (an answer) as sanitized HTML."""
-        self._notes, self._note_labels, self._note_order = {}, [], {}
+        self._footnotes = _Footnotes()
         return self._cleaner.clean(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
@@ -221,27 +241,25 @@ class CardRenderer(HtmlRenderer):
     # GFM footnotes
 
     def render_footnote_ref(self, token: FootnoteRef) -> str:
-        if token.label not in self._note_order:
-            self._note_labels.append(token.label)
-            self._note_order[token.label] = len(self._note_labels)
-        number = self._note_order[token.label]
-        self._note_refs[token.label] = count = self._note_refs.get(token.label, 0) + 1
+        number, count = self._footnotes.refer(token.label)
         link = f'<a href="#fn{number}" id="{_ref_id(number, count)}">{number}</a>'
         return f'<sup class="footnote-ref">{link}</sup>'
 
     def render_footnote_definition(self, token: object) -> str:
         return ""  # shown at the end of the answers that refer to it
 
-    def _footnotes(self, references: References) -> str:
-        """The footnotes the question referred to, numbered in that order."""
-        items = []
-        labels = self._note_labels
-        for number, label in enumerate(labels, start=1):  # grows if notes refer to notes
-            tree = parse_markdown(self._notes[label], references, self._notes)
+    def _footnotes_section(self) -> str:
+        """The footnotes the card referred to, numbered in that order, each with links
+        back to its references."""
+        footnotes, items = self._footnotes, []
+        for number, label in enumerate(footnotes.labels, start=1):  # grows as notes refer
+            tree = parse_markdown(
+                footnotes.markdown[label], footnotes.references, footnotes.markdown
+            )
             note = self.render(tree).rstrip("\n")
             backref = " ".join(
                 f'<a href="#{_ref_id(number, count)}" class="footnote-backref">↩</a>'
-                for count in range(1, self._note_refs.get(label, 1) + 1)
+                for count in range(1, footnotes.counts[label] + 1)
             )
             if note.endswith("</p>"):
                 note = f"{note[: -len('</p>')]} {backref}</p>"
