@@ -1,5 +1,6 @@
 """Markdown syntax that mistletoe lacks or reads differently from GitHub: TeX math, GFM
-tables, strikethrough and footnotes, and CommonMark 0.31's HTML comments.
+tables, strikethrough, autolinks and footnotes, and CommonMark 0.31's HTML comments and
+punctuation.
 
 These are mistletoe tokens; `render.CardRenderer` registers them and says how they look,
 and `gfm_syntax` puts them in the place of mistletoe's own for the structure pass too.
