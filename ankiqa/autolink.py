@@ -51,6 +51,15 @@ def find_autolinks(text: str) -> Iterator[Autolink]:
         position = scanned = found.end
 
 
+def link_target(text: str) -> str:
+    """The URL an autolink's text stands for."""
+    if text.startswith("www."):
+        return "http://" + text
+    if "://" in text or text.lower().startswith(_EMAIL_PREFIXES):
+        return text
+    return "mailto:" + text
+
+
 def _open_brackets(text: str, start: int, end: int, brackets: int) -> int:
     """How many `[` are open at `end`, when `brackets` were at `start`; `\\[` is text."""
     for bracket in _BRACKET.finditer(text, start, end):

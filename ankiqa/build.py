@@ -16,7 +16,7 @@ from pathlib import Path
 from .cache import default_folder as default_cache_folder
 from .diagnostics import WARNING, Diagnostic
 from .notes import NoteData, id_field
-from .notetype import ID_FIELD_NAME, NoteType
+from .notetypes import ID_FIELD_NAME, NOTE_TYPES
 from .package import write_package
 from .parse import read_deck_file
 from .project import DEFAULT_DECKS, Project, find_sources, load_checked_project, project_notes
@@ -67,22 +67,25 @@ def export(
     project = load_checked_project(paths, cache_folder)
     states = project.states
     now = int(time.time()) if now is None else now
-    note_type = NoteType()
-    type_hash = note_type_hash(note_type.fields, note_type.templates, note_type.css)
-    root_type_mod = {root: state.stamp_note_type(type_hash, now) for root, state in states.items()}
+    type_hashes = {kind: note_type_hash(note_type) for kind, note_type in NOTE_TYPES.items()}
 
     builds: dict[Path, list[NoteData]] = defaultdict(list)
     mods: dict[str, int] = {}
-    target_type_mod: dict[Path, int] = defaultdict(int)  # the latest of its roots
+    # Each package's note types, each with the latest `mod` its roots' states give it.
+    type_mods: dict[Path, dict[str, int]] = defaultdict(dict)
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
     for source, notes in project_notes(project, cache_folder):
         target = Path(output or dist / source.relative.with_suffix(".apkg"))
         file, state = source.relative.as_posix(), states[source.root]
         for note in notes:
-            mods[note.guid] = state.stamp(note.question.id, content_hash(note), now, file)
+            kind = note.note_type.kind
+            question = note.question
+            content = content_hash(note)
+            mods[note.guid] = state.stamp(question.id, content, now, file, kind, question.clozes)
+            mod = state.stamp_note_type(kind, type_hashes[kind], now)
+            type_mods[target][kind] = max(type_mods[target].get(kind, 0), mod)
         builds[target] += notes
-        target_type_mod[target] = max(target_type_mod[target], root_type_mod[source.root])
         done += len(notes)
         if progress:
             progress(done, total)
@@ -91,7 +94,7 @@ def export(
     result.removed = _removed_questions(project)
     for target, notes in builds.items():
         note_mods = {note.guid: mods[note.guid] for note in notes}
-        if write_package(notes, target, note_mods, target_type_mod[target]):
+        if write_package(notes, target, note_mods, type_mods[target]):
             result.written.append(target)
         else:
             result.up_to_date.append(target)

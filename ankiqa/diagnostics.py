@@ -13,8 +13,10 @@ WARNING = "warning"
 CODES = frozenset(
     {
         "bad-id",
+        "bad-option",
         "bad-state",
         "cannot-add-id",
+        "cloze-removed",
         "duplicate-id",
         "empty-answer",
         "empty-question",
@@ -23,6 +25,7 @@ CODES = frozenset(
         "id-in-code",
         "image-not-found",
         "image-outside-root",
+        "kind-changed",
         "malformed-id",
         "missing-id",
         "no-decks",

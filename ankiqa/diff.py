@@ -30,9 +30,9 @@ class NoteSummary:
 
     @classmethod
     def of(cls, fields: Iterable[str], tags: Iterable[str], deck: str) -> NoteSummary:
-        """From a note's fields (ankiqa's note type: Question, Answer, Question ID)."""
+        """From a note's fields (ankiqa's note types end with the Question ID field)."""
         fields = tuple(fields)
-        question_id = plain_text(fields[2]) if len(fields) > 2 else ""
+        question_id = plain_text(fields[-1]) if len(fields) > 1 else ""
         return cls(question_id, plain_text(fields[0]), (fields, tuple(sorted(tags)), deck))
 
     def to_json(self) -> dict:

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 import genanki
 
 from .cache import Cache
+from .notetypes import NOTE_TYPES, NoteType
 from .parse import DeckFile, Question
 from .render import CardRenderer
 
@@ -50,7 +51,8 @@ class NoteData:
     """Everything that ends up in one Anki note: a question, rendered."""
 
     question: Question
-    fields: tuple[str, str, str]  # Question, Answer, Question ID: see notetype.FIELDS
+    note_type: NoteType
+    fields: tuple[str, ...]  # as the note type names them
     media: tuple[MediaFile, ...]
 
     @cached_property
@@ -96,14 +98,26 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
                 if not images:
                     rendered.put(question.render_key, *fields)
             media = {file.name: file for file in images.values() if file}
+            note_type = NOTE_TYPES[question.kind]
             notes.append(
                 NoteData(
                     question=question,
-                    fields=(*fields, id_field(question.id)),
+                    note_type=note_type,
+                    fields=(*note_fields(note_type, *fields), id_field(question.id)),
                     media=tuple(media[name] for name in sorted(media)),
                 )
             )
     return notes
+
+
+def note_fields(note_type: NoteType, front: str, back: str) -> tuple[str, ...]:
+    """A question's rendered heading and answer as the fields of its note type (but the
+    id, which every note type has last). A cloze note shows both in one field: the
+    question is the context of its clozes."""
+    if note_type.cloze:
+        answer = f'\n<div class="answer">{back}</div>' if back else ""
+        return (f'<div class="question">{front}</div>{answer}',)
+    return front, back
 
 
 def local_image(src: str, folder: Path, root: Path) -> Path | None:

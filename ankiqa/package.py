@@ -21,7 +21,7 @@ import genanki
 
 from .atomic import write_atomically
 from .notes import NoteData, deck_id
-from .notetype import NoteType
+from .notetypes import NOTE_TYPES
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -42,16 +42,19 @@ class _StampedNote(genanki.Note):
 
 
 def write_package(
-    notes: Sequence[NoteData], path: Path, mods: Mapping[str, int], notetype_mod: int
+    notes: Sequence[NoteData], path: Path, mods: Mapping[str, int], type_mods: Mapping[str, int]
 ) -> bool:
-    """Write `notes` to `path`, each with its `mods[guid]`. Returns False, and leaves the
-    file untouched, when it already holds exactly these bytes."""
-    return write_atomically(path, package_bytes(notes, mods, notetype_mod))
+    """Write `notes` to `path`, each with its `mods[guid]` and each note type with its
+    `type_mods[kind]`. Returns False, and leaves the file untouched, when it already
+    holds exactly these bytes."""
+    return write_atomically(path, package_bytes(notes, mods, type_mods))
 
 
-def package_bytes(notes: Sequence[NoteData], mods: Mapping[str, int], notetype_mod: int) -> bytes:
+def package_bytes(
+    notes: Sequence[NoteData], mods: Mapping[str, int], type_mods: Mapping[str, int]
+) -> bytes:
     """The `.apkg` holding `notes`: the same arguments always give the same bytes."""
-    note_type = NoteType(mod=notetype_mod)
+    models = {kind: NOTE_TYPES[kind].model(mod) for kind, mod in type_mods.items()}
     decks: dict[str, genanki.Deck] = {}
     media = {}
     for note in notes:
@@ -60,14 +63,14 @@ def package_bytes(notes: Sequence[NoteData], mods: Mapping[str, int], notetype_m
         decks[note.deck].add_note(
             _StampedNote(
                 mods[note.guid],
-                model=note_type,
+                model=models[note.note_type.kind],
                 fields=list(note.fields),
                 tags=list(note.tags),
                 guid=note.guid,
             )
         )
         media.update((file.name, file.path) for file in note.media)
-    timestamp = max([notetype_mod, *mods.values()])
+    timestamp = max([*type_mods.values(), *mods.values()])
 
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "collection.anki2"

@@ -37,6 +37,11 @@ from .limits import (
 from .tokens import BLOCK_TOKENS, FootnoteDefinition, gfm_syntax, normalize_label
 
 ID_LINE = re.compile(r"[ \t]*question[ \t]*id[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
+# Lines right above or below the id line that say more about the question; like the
+# id line, they are on no card.
+OPTION_LINE = re.compile(r"[ \t]*(tags|reversed)[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
+CLOZE_MARKER = re.compile(r"\{\{c(\d+)::")
+_YES, _NO = frozenset({"yes", "true", "on"}), frozenset({"no", "false", "off"})
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
@@ -58,6 +63,8 @@ class Question:
     id_line: int | None  # where the id is written
     end_line: int  # last non-blank line of the answer (the heading's line if it has none)
     answer_line: int  # the line that the answer's first line is on
+    kind: str = "basic"  # which note type: basic, reversed or cloze (see `notetypes`)
+    clozes: tuple[int, ...] = ()  # the numbers of its `{{cN::…}}` clozes
     # The deck file's link reference definitions and footnotes that the question may use,
     # wherever in the file they stand: (label, destination, title) and (label, Markdown).
     references: tuple[tuple[str, str, str], ...] = ()
@@ -215,10 +222,24 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
                 question_id = None
             for extra in id_lines[1:]:
                 problem(extra, "extra-id", f"second id line for the question on line {line}")
-        answer = ["\n" if n in id_lines else lines[n - 1] for n in body]
+        options = _option_lines(lines, id_lines[0], body, code_lines) if id_lines else {}
+        tags, reversed_ = list(_section_tags(sections)), False
+        for number, (key, value) in options.items():
+            if key == "tags":
+                tags += [tag for tag in re.split(r"[\s,]+", value) if tag]
+            elif value.lower() in _YES | _NO:
+                reversed_ = value.lower() in _YES
+            else:
+                message = f"`reversed:` is `yes` or `no`, not `{value}`"
+                problem(number, "bad-option", message)
+        hidden = set(id_lines) | options.keys()
+        answer = ["\n" if n in hidden else lines[n - 1] for n in body]
+        outside_code = text + "".join(lines[n - 1] for n in body if n not in code_lines)
+        clozes = tuple(sorted({int(n) for n in CLOZE_MARKER.findall(outside_code)}))
+        kind = "cloze" if clozes else "reversed" if reversed_ else "basic"
         references, notes = definitions.used_by(text + "\n" + "".join(answer))
         blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))
-        content_lines = [n for n in body if n not in id_lines and lines[n - 1].strip()]
+        content_lines = [n for n in body if n not in hidden and lines[n - 1].strip()]
         # Link definitions (often all at the end of the file) serve every question.
         size = len(text) + sum(
             len(lines[n - 1]) for n in content_lines if not _DEFINITION_LINE.match(lines[n - 1])
@@ -232,12 +253,14 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
                 heading=text,
                 answer="".join(answer).strip("\n"),
                 deck=deck,
-                tags=_section_tags(sections),
+                tags=tuple(dict.fromkeys(tags)),
                 path=path,
                 line=line,
                 id_line=id_lines[0] if id_lines else None,
                 end_line=max(content_lines, default=line),
                 answer_line=line + 1 + blank_start,
+                kind=kind,
+                clozes=clozes,
                 references=references,
                 notes=notes,
             )
@@ -288,6 +311,23 @@ class _Definitions:
         )
         notes = tuple((label, self.notes[label]) for label in sorted(labels & self.notes.keys()))
         return references, notes
+
+
+def _option_lines(
+    lines: list[str], id_line: int, body: range, code_lines: set[int]
+) -> dict[int, tuple[str, str]]:
+    """The option lines (`tags: …`, `reversed: yes`) right above and below the id line:
+    line number → (option, value)."""
+    found = {}
+    for step in (-1, 1):
+        number = id_line + step
+        while number in body and number not in code_lines:
+            match = OPTION_LINE.fullmatch(lines[number - 1][:-1])
+            if not match:
+                break
+            found[number] = (match.group(1).lower(), match.group(2))
+            number += step
+    return dict(sorted(found.items()))
 
 
 def _structure_problems(path: Path, tokens: list[BlockToken], lines: list[str]) -> list[Diagnostic]:

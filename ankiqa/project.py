@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .cache import Cache
 from .check import check_deck_file
-from .diagnostics import ERROR, DeckError, Diagnostic, errors
+from .diagnostics import ERROR, WARNING, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
 from .parse import DeckFile, read_deck_file
 from .state import STATE_FILE, BuildState, StateError, load_state
@@ -139,6 +139,7 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = 
             message = f"damaged build state ({error}); restore it from git"
             path = root / STATE_FILE
             problems.append(Diagnostic(path, error.line, 1, ERROR, "bad-state", message))
+    problems += kind_problems(sources, deck_files, states)
     folders = []  # read whole
     for path in filter(Path.is_dir, paths):
         root = project_root(path)
@@ -163,6 +164,51 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
             message = f"question id {question_id} is also used at {others}"
             problems.append(
                 Diagnostic(question.path, question.line, 1, ERROR, "duplicate-id", message)
+            )
+    return problems
+
+
+# How a question stays of each kind.
+_KEEP_KIND = {
+    "basic": "no `{{c1::…}}` cloze and no `reversed: yes` line",
+    "reversed": "its `reversed: yes` line and no cloze",
+    "cloze": "a `{{c1::…}}` cloze",
+}
+
+
+def kind_problems(
+    sources: list[Source], deck_files: list[DeckFile], states: dict[Path, BuildState]
+) -> list[Diagnostic]:
+    """An error at every question whose kind (basic, reversed, cloze) is not the one it
+    was exported with: Anki cannot move a note to another note type on import, it would
+    report the note as conflicting and change nothing. A warning where a cloze number
+    is gone: its card stays in Anki, empty."""
+    problems = []
+    for source, deck_file in zip(sources, deck_files, strict=True):
+        state = states.get(source.root)
+        for question in deck_file.questions if state else ():
+            entry = state.questions.get(question.id) if question.id else None
+            if entry is None:
+                continue
+            where = (question.path, question.line, 1)
+            if entry.kind == question.kind:
+                gone = sorted(set(entry.clozes) - set(question.clozes))
+                if gone and entry.hash is not None:
+                    numbers = ", ".join(f"c{number}" for number in gone)
+                    message = (
+                        f"cloze {numbers} removed: Anki keeps its card, now empty (Tools → Empty"
+                        " Cards in Anki deletes it), or give the number back"
+                    )
+                    problems.append(Diagnostic(*where, WARNING, "cloze-removed", message))
+                continue
+            message = (
+                f"this question was exported as a {entry.kind} note and is now {question.kind}:"
+                " Anki cannot change a note's type on import. Keep it"
+                f" {entry.kind} ({_KEEP_KIND[entry.kind]}), or give it a new id (delete the id"
+                " line and run `ankiqa ids`) to make a new note; the old one keeps its reviews"
+            )
+            problems.append(
+                Diagnostic(question.path, question.line, 1, ERROR, "kind-changed", message)
             )
     return problems
 

@@ -25,6 +25,7 @@ from .sanitize import cleaner, filter_raw_html
 from .tokens import (
     BLOCK_TOKENS,
     SPAN_TOKENS,
+    Cloze,
     DisplayMath,
     ExtendedAutolink,
     FootnoteRef,
@@ -139,6 +140,7 @@ class CardRenderer(HtmlRenderer):
         self._cleaner = cleaner(image_src)
         self._footnotes = _Footnotes()
         self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
+        self._in_cloze = 0
 
     def question(self, question: Question) -> tuple[str, str]:
         """A question's front and back fields, as sanitized HTML."""
@@ -166,13 +168,37 @@ class CardRenderer(HtmlRenderer):
         return code_block_html(token.content, token.language)
 
     def render_math_block(self, token: MathBlock) -> str:
-        return f'<div class="math">\\[{html.escape(token.content, quote=False)}\\]</div>'
+        return f'<div class="math">\\[{self._tex(token.content)}\\]</div>'
 
     def render_display_math(self, token: DisplayMath) -> str:
-        return f"\\[{html.escape(token.content, quote=False)}\\]"
+        return f"\\[{self._tex(token.content)}\\]"
 
     def render_inline_math(self, token: InlineMath) -> str:
-        return f"\\({html.escape(token.content, quote=False)}\\)"
+        return f"\\({self._tex(token.content)}\\)"
+
+    def _tex(self, tex: str) -> str:
+        """TeX for MathJax. Inside a cloze, `}}` would end the cloze for Anki: it becomes
+        `} }`, the same TeX."""
+        if self._in_cloze:
+            tex = tex.replace("}}", "} }").replace("::", ": :")
+        return html.escape(tex, quote=False)
+
+    # Anki's clozes, kept as Anki reads them, with the Markdown inside rendered
+
+    def render_cloze(self, token: Cloze) -> str:
+        """`{{cN::text::hint}}` as Anki reads it. Anki takes the first `::` in a cloze for
+        the hint and the first `}}` for its end, wherever they are; so in the text they
+        are split by an empty element, which shows nothing (in math, by a space)."""
+        self._in_cloze += 1
+        try:
+            text = self.render_inner(token)
+        finally:
+            self._in_cloze -= 1
+        text = text.replace("}}", "}<span></span>}").replace("::", ":<span></span>:")
+        hint = ""
+        if token.hint is not None:
+            hint = "::" + self.escape_html_text(token.hint).replace("}}", "} }")
+        return f"{{{{c{token.number}::{text}{hint}}}}}"
 
     # Links
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .atomic import write_atomically
 from .notes import NoteData
+from .notetypes import NoteType
 
 STATE_FILE = "ankiqa-state.jsonl"
 FORMAT = 1
@@ -39,44 +40,59 @@ class Entry:
     hash: str | None  # None once the question is gone from the Markdown
     mod: int
     file: str = ""  # the deck file, relative to the state's folder
+    kind: str = "basic"  # the note type's (see `notetypes`): Anki cannot change it
+    clozes: tuple[int, ...] = ()  # a cloze note's numbers: each is a card in Anki
 
 
 @dataclass
 class BuildState:
-    note_type: Entry | None
+    note_types: dict[str, Entry]  # by kind
     questions: dict[str, Entry]
 
     @classmethod
     def empty(cls) -> BuildState:
-        return cls(None, {})
+        return cls({}, {})
 
-    def stamp(self, question_id: str, content_hash: str, now: int, file: str) -> int:
+    def stamp(
+        self,
+        question_id: str,
+        content_hash: str,
+        now: int,
+        file: str,
+        kind: str = "basic",
+        clozes: tuple[int, ...] = (),
+    ) -> int:
         """The `mod` of a question's note with this content (see `_stamped`)."""
-        self.questions[question_id] = _stamped(
-            self.questions.get(question_id), content_hash, now, file
-        )
-        return self.questions[question_id].mod
+        entry = _stamped(self.questions.get(question_id), content_hash, now, file)
+        self.questions[question_id] = replace(entry, kind=kind, clozes=clozes)
+        return entry.mod
 
-    def stamp_note_type(self, content_hash: str, now: int) -> int:
-        self.note_type = _stamped(self.note_type, content_hash, now, "")
-        return self.note_type.mod
+    def stamp_note_type(self, kind: str, content_hash: str, now: int) -> int:
+        self.note_types[kind] = _stamped(self.note_types.get(kind), content_hash, now, "")
+        return self.note_types[kind].mod
 
     def mark_removed(self, question_ids: Iterable[str]) -> None:
         for question_id in question_ids:
             self.questions[question_id] = replace(self.questions[question_id], hash=None)
 
     def to_text(self) -> str:
-        header = {_HEADER_KEY: FORMAT}
-        if self.note_type is not None:
-            header["note_type"] = {"hash": self.note_type.hash, "mod": self.note_type.mod}
+        """One JSON line a question, sorted. The basic note type and kind are written as
+        before there were others, so that state files of earlier versions stay as they are."""
+        header: dict = {_HEADER_KEY: FORMAT}
+        types = {kind: {"hash": e.hash, "mod": e.mod} for kind, e in self.note_types.items()}
+        if "basic" in types:
+            header["note_type"] = types.pop("basic")
+        if types:
+            header["note_types"] = dict(sorted(types.items()))
         lines = [_json_line(header)]
         for question_id in sorted(self.questions):
             entry = self.questions[question_id]
-            lines.append(
-                _json_line(
-                    {"id": question_id, "file": entry.file, "hash": entry.hash, "mod": entry.mod}
-                )
-            )
+            record = {"id": question_id, "file": entry.file, "hash": entry.hash, "mod": entry.mod}
+            if entry.kind != "basic":
+                record["kind"] = entry.kind
+            if entry.clozes:
+                record["clozes"] = list(entry.clozes)
+            lines.append(_json_line(record))
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -94,11 +110,17 @@ class BuildState:
 
     def _read(self, record: dict) -> None:
         if _HEADER_KEY not in record:
-            self.questions[record["id"]] = Entry(record["hash"], record["mod"], record["file"])
-        elif record[_HEADER_KEY] != FORMAT:
+            kind, clozes = record.get("kind", "basic"), tuple(record.get("clozes", ()))
+            entry = Entry(record["hash"], record["mod"], record["file"], kind, clozes)
+            self.questions[record["id"]] = entry
+            return
+        if record[_HEADER_KEY] != FORMAT:
             raise ValueError(f"unknown state format {record[_HEADER_KEY]!r}")
-        elif "note_type" in record:
-            self.note_type = Entry(record["note_type"]["hash"], record["note_type"]["mod"])
+        types = {**record.get("note_types", {})}
+        if "note_type" in record:
+            types["basic"] = record["note_type"]
+        for kind, entry in types.items():
+            self.note_types[kind] = Entry(entry["hash"], entry["mod"])
 
 
 def _stamped(entry: Entry | None, content_hash: str, now: int, file: str) -> Entry:
@@ -119,8 +141,8 @@ def content_hash(note: NoteData) -> str:
     return _hash(content)
 
 
-def note_type_hash(fields: list, templates: list, css: str) -> str:
-    return _hash([fields, templates, css])
+def note_type_hash(note_type: NoteType) -> str:
+    return _hash(note_type.schema())
 
 
 def _hash(content: list) -> str:

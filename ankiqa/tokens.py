@@ -17,7 +17,7 @@ from itertools import accumulate
 from mistletoe import block_token, core_tokens, span_token, token
 from mistletoe.block_token import BlockToken, TableCell
 
-from .autolink import find_autolinks, is_escaped
+from .autolink import find_autolinks, is_escaped, link_target
 
 
 class _Punctuation:
@@ -161,12 +161,12 @@ class ExtendedAutolink(span_token.SpanToken):
     parse_group = 0
     precedence = 7
 
-    def __init__(self, match: re.Match):
+    def __init__(self, match: _SpanMatch):
         self.text = match.group()
-        self.href = match.href  # type: ignore[attr-defined]
+        self.href = link_target(self.text)
 
     @classmethod
-    def find(cls, string: str) -> list[_AutolinkMatch]:
+    def find(cls, string: str) -> list[_SpanMatch]:
         if not _MAYBE_AUTOLINK.search(string):
             return []
         found = list(find_autolinks(string))
@@ -179,27 +179,90 @@ class ExtendedAutolink(span_token.SpanToken):
                 covered_to = max(covered_to, protected[index][1])
                 index += 1
             if covered_to <= link.start:
-                matches.append(_AutolinkMatch(string, link.start, link.end, link.href))
+                matches.append(_SpanMatch(string, [(link.start, link.end)]))
         return matches
 
 
 _MAYBE_AUTOLINK = re.compile(r"(?i:https?|ftp)://|www\.|@")
 
 
-class _AutolinkMatch:
-    """What mistletoe's tokenizer needs of a match: its span, group 0, and the URL."""
+class Cloze(span_token.SpanToken):
+    """Anki's cloze deletion, `{{c1::text}}` or `{{c1::text::hint}}`, with Markdown, code
+    and math inside the text. A `}}` or `::` inside `$…$` math or a code span belongs to
+    the math or code, not to the cloze."""
 
-    def __init__(self, string: str, start: int, end: int, href: str):
-        self.string, self._start, self._end, self.href = string, start, end, href
+    parse_inner = True
+    parse_group = 2
+    precedence = 8
+    _start = re.compile(r"\{\{c(\d+)::")
+
+    def __init__(self, match: _SpanMatch):
+        self.number = int(match.group(1))
+        self.hint = match.group(3)
+
+    @classmethod
+    def find(cls, string: str) -> list[_SpanMatch]:
+        found, position = [], 0
+        while start := cls._start.search(string, position):
+            ends = _cloze_ends(string, start.end())
+            if ends is None:
+                position = start.end()
+                continue
+            text_end, hint_start, end = ends
+            groups = [(start.start(), end), start.span(1), (start.end(), text_end)]
+            groups.append((hint_start, end - 2) if hint_start else (-1, -1))
+            found.append(_SpanMatch(string, groups))
+            position = end
+        return found
+
+
+def _cloze_ends(string: str, start: int) -> tuple[int, int, int] | None:
+    """Where a cloze's text ends, its hint starts (0 if none) and the cloze ends, read
+    from `start`: the first `::` and `}}` outside math and code spans."""
+    index, text_end, hint_start, math, code = start, 0, 0, "", ""
+    while index < len(string):
+        if code:
+            if string.startswith(code, index):
+                index, code = index + len(code), ""
+            else:
+                index += 1
+            continue
+        character = string[index]
+        if character == "\\":
+            index += 2
+        elif character == "`":
+            code = re.match(r"`+", string[index:]).group()
+            index += len(code)
+        elif character == "$":
+            run = "$$" if string.startswith("$$", index) else "$"
+            math = "" if math == run else math or run
+            index += len(run)
+        elif not math and string.startswith("::", index) and not text_end:
+            text_end, hint_start = index, index + 2
+            index += 2
+        elif not math and string.startswith("}}", index):
+            return (text_end or index), hint_start, index + 2
+        else:
+            index += 1
+    return None
+
+
+class _SpanMatch:
+    """What mistletoe's tokenizer needs of a match, for spans found without a regular
+    expression: each group's span, and its text."""
+
+    def __init__(self, string: str, groups: list[tuple[int, int]]):
+        self.string, self.groups = string, groups
 
     def start(self, group: int = 0) -> int:
-        return self._start
+        return self.groups[group][0]
 
     def end(self, group: int = 0) -> int:
-        return self._end
+        return self.groups[group][1]
 
-    def group(self, group: int = 0) -> str:
-        return self.string[self._start : self._end]
+    def group(self, group: int = 0) -> str | None:
+        start, end = self.groups[group]
+        return self.string[start:end] if start >= 0 else None
 
 
 class Strikethrough(span_token.Strikethrough):
@@ -438,7 +501,7 @@ class FootnoteRef(span_token.SpanToken):
 
 
 BLOCK_TOKENS = (MathBlock, FootnoteDefinition)
-SPAN_TOKENS = (DisplayMath, InlineMath, FootnoteRef, ExtendedAutolink)
+SPAN_TOKENS = (DisplayMath, InlineMath, FootnoteRef, ExtendedAutolink, Cloze)
 # mistletoe's tokens that GitHub reads differently, and ankiqa's in their place.
 _REPLACED = (
     (span_token, span_token.Strikethrough, Strikethrough),

@@ -19,7 +19,7 @@ from anki_client import (
 from conftest import SEED_IDS, T0, T1, write_deck
 
 from ankiqa import build_notes, deck_id, export, note_guid, parse_deck
-from ankiqa.notetype import NoteType
+from ankiqa.notetypes import ID_FIELD_NAME, NOTE_TYPES
 
 SEED_GUIDS = {
     "09b039b9-7bd9-40f5-8bdf-93d035a89839": "k9^_Gq;b=/",
@@ -30,16 +30,36 @@ SEED_GUIDS = {
     "bb7d9a13-34a0-4973-86b7-65e4293a08f": "ma^ki!eS}u",  # not a well-formed UUID
 }
 
-SCHEMA = {
-    "id": 1980302362,
-    "name": "ankiqa Q&A",
-    "fields": [
-        (0, "Question", 1809100394),
-        (1, "Answer", 1734994803),
-        (2, "Question ID", 1832188179),
-    ],
-    "templates": [(0, "Card 1", 1970077774)],
+# Every note type's ids, frozen forever. `ankiqa Q&A` has had these since the first release.
+SCHEMAS = {
+    "basic": {
+        "id": 1980302362,
+        "name": "ankiqa Q&A",
+        "fields": [
+            (0, "Question", 1809100394),
+            (1, "Answer", 1734994803),
+            (2, "Question ID", 1832188179),
+        ],
+        "templates": [(0, "Card 1", 1970077774)],
+    },
+    "reversed": {
+        "id": 2093110357,
+        "name": "ankiqa Q&A reversed",
+        "fields": [
+            (0, "Question", 2029074900),
+            (1, "Answer", 1141778729),
+            (2, "Question ID", 1247741141),
+        ],
+        "templates": [(0, "Question → Answer", 1699399701), (1, "Answer → Question", 1771152013)],
+    },
+    "cloze": {
+        "id": 1556755615,
+        "name": "ankiqa Cloze",
+        "fields": [(0, "Text", 1706371752), (1, "Question ID", 1297287892)],
+        "templates": [(0, "Cloze", 1950192285)],
+    },
 }
+SCHEMA = SCHEMAS["basic"]
 
 
 def test_note_guid_literals() -> None:
@@ -62,14 +82,18 @@ def test_deck_id_literals() -> None:
     assert deck_id("web-Servers") == 297842555324369
 
 
-def test_note_type_schema_in_code() -> None:
-    note_type = NoteType()
-    assert {
-        "id": note_type.model_id,
-        "name": note_type.name,
-        "fields": [(i, f["name"], f["id"]) for i, f in enumerate(note_type.fields)],
-        "templates": [(i, t["name"], t["id"]) for i, t in enumerate(note_type.templates)],
-    } == SCHEMA
+def test_note_type_schemas_in_code() -> None:
+    found = {}
+    for kind, note_type in NOTE_TYPES.items():
+        model = note_type.model()
+        found[kind] = {
+            "id": model.model_id,
+            "name": model.name,
+            "fields": [(i, f["name"], f["id"]) for i, f in enumerate(model.fields)],
+            "templates": [(i, t["name"], t["id"]) for i, t in enumerate(model.templates)],
+        }
+        assert note_type.fields[-1].name == ID_FIELD_NAME  # `diff` reads the id there
+    assert found == SCHEMAS
 
 
 def test_note_type_schema_as_anki_stores_it(decks: Path, tmp_path: Path) -> None:

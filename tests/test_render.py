@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from ankiqa import CardRenderer
-from ankiqa.notetype import NoteType
+from ankiqa.notetypes import BASIC
 
 
 @pytest.fixture
@@ -139,9 +139,8 @@ def test_no_script_or_cdn_anywhere(renderer: CardRenderer) -> None:
         "Math $a_1$ and $$b_2$$\n\n$$\nc_3\n$$\n\n```js\nlet s = '<script>';\n```\n\n"
         "| a |\n|---|\n| $x$ |\n"
     )
-    note_type = NoteType()
-    template = note_type.templates[0]
-    for text in (html, note_type.css, template["qfmt"], template["afmt"]):
+    template = BASIC.templates[0]
+    for text in (html, BASIC.css, template.front, template.back):
         lowered = text.lower()
         assert "<script" not in lowered
         assert "cdn" not in lowered
@@ -155,7 +154,7 @@ def rule(css: str, selector: str, declaration: str) -> bool:
 
 
 def test_note_type_css_has_light_and_night_mode_highlighting() -> None:
-    css = NoteType().css
+    css = BASIC.css
     assert rule(css, ".highlight .k", "color")  # keywords, light theme
     for night in (".nightMode", ".night_mode"):
         assert rule(css, f"{night} .highlight .k", "color")

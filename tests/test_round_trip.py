@@ -13,7 +13,7 @@ from anki_client import card_history, import_package, notes_by_guid, open_collec
 from sync_server import sync, sync_server
 
 import ankiqa
-from ankiqa import notetype
+from ankiqa import notetypes
 from ankiqa.build import anki_search
 
 # Not a full sync. A normal sync is done inside sync_collection(), which then answers
@@ -113,14 +113,14 @@ def test_css_change_reaches_the_phone_without_a_full_sync(tmp_path, devices, mon
     sync(desktop, url)
     sync(phone, url)
 
-    monkeypatch.setattr(notetype, "CARD_CSS", notetype.CARD_CSS + ".answer { color: teal; }\n")
+    monkeypatch.setattr(notetypes, "CARD_CSS", notetypes.CARD_CSS + ".answer { color: teal; }\n")
     later = int(time.time()) + 2  # the note type's mod must beat the last import's clock
     counts = import_package(desktop, export(tmp_path, now=later))
     assert (counts.new, counts.updated, counts.conflicting) == (0, 0, 0)
     assert sync(desktop, url) in NORMAL
     assert sync(phone, url) in NORMAL
     for col in (desktop, phone):
-        assert "color: teal" in col.models.by_name(notetype.NOTE_TYPE_NAME)["css"]
+        assert "color: teal" in col.models.by_name(notetypes.BASIC.name)["css"]
 
 
 def test_twenty_rounds_of_edits_do_not_drift(tmp_path, devices):

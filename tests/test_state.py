@@ -31,7 +31,7 @@ def test_a_removed_question_that_comes_back_gets_a_later_mod():
 
 def test_state_text_is_sorted_one_line_per_question_and_reads_back():
     state = BuildState.empty()
-    state.stamp_note_type("type-hash", now=T0)
+    state.stamp_note_type("basic", "type-hash", now=T0)
     for question_id in ("b", "c", "a"):
         state.stamp(question_id, f"hash-{question_id}", T0, "sub/deck.md")
     text = state.to_text()
@@ -64,7 +64,7 @@ def test_export_creates_the_state_and_uses_it(tmp_path, decks):
     mods = {q: entry.mod for q, entry in load_state(decks).questions.items()}
     assert mods.pop("dabde38a-2adf-4ca3-9ec4-11b761526740") == T0 + 100
     assert set(mods.values()) == {T0}
-    assert load_state(decks).note_type.mod == T0
+    assert load_state(decks).note_types["basic"].mod == T0
 
 
 def test_a_lone_file_uses_the_state_of_the_folder_above_it(tmp_path, decks):
@@ -164,3 +164,21 @@ def test_an_id_that_only_appears_inside_a_longer_one_elsewhere_is_still_removed(
     a.write_text("### Two?\n\nB.\n\nquestion id: q2\n", encoding="utf-8")
     result = ankiqa.export([a], dist=tmp_path / "dist", now=T0 + 5)
     assert [r.id for r in result.removed] == ["q1"]
+
+
+def test_other_note_types_and_kinds_are_recorded_and_read_back() -> None:
+    state = BuildState.empty()
+    state.stamp_note_type("basic", "basic-hash", now=T0)
+    state.stamp_note_type("cloze", "cloze-hash", now=T0)
+    state.stamp("c", "hash-c", T0, "deck.md", kind="cloze")
+    state.stamp("q", "hash-q", T0, "deck.md")
+    text = state.to_text()
+    assert text.splitlines() == [
+        '{"ankiqa-state": 1, "note_type": {"hash": "basic-hash", "mod": 1800000000},'
+        ' "note_types": {"cloze": {"hash": "cloze-hash", "mod": 1800000000}}}',
+        '{"id": "c", "file": "deck.md", "hash": "hash-c", "mod": 1800000000, "kind": "cloze"}',
+        '{"id": "q", "file": "deck.md", "hash": "hash-q", "mod": 1800000000}',
+    ]
+    again = BuildState.from_text(text)
+    assert again == state
+    assert (again.questions["c"].kind, again.questions["q"].kind) == ("cloze", "basic")
