@@ -12,6 +12,7 @@ WARNING = "warning"
 # Every code a diagnostic can have; each is explained in the README's table.
 CODES = frozenset(
     {
+        "bad-front-matter",
         "bad-id",
         "bad-option",
         "bad-state",
@@ -43,6 +44,7 @@ CODES = frozenset(
         "unclosed-html",
         "unclosed-math",
         "undefined-reference",
+        "unknown-key",
         "unknown-language",
         "unreadable",
         "unsafe-html",

@@ -25,7 +25,7 @@ from pathlib import Path
 from .atomic import write_atomically
 from .diagnostics import ERROR, Diagnostic
 from .limits import UNREADABLE
-from .parse import DeckFile, decode, parse_deck, read_bytes
+from .parse import OPTION_LINE, DeckFile, decode, parse_deck, read_bytes
 from .project import find_sources
 
 ID_PREFIX = "question id: "
@@ -85,10 +85,13 @@ def add_ids(
             id_line = ID_PREFIX + ids[number]
             content = line.rstrip("\r\n")
             if ending := line[len(content) :]:
-                out.append(ending + id_line + ending)
+                # Right below option lines (`tags: …`), which belong next to the id line.
+                blank = "" if OPTION_LINE.fullmatch(content) else ending
+                out.append(blank + id_line + ending)
             else:  # the last line, without a line ending: see the module docstring
                 ending = first_ending.group() if first_ending else "\n"
-                out.append(ending + ending + id_line)
+                blank = "" if OPTION_LINE.fullmatch(content) else ending
+                out.append(ending + blank + id_line)
     new_text = "".join(out)
 
     # Check the result with the parser itself: every question must now have an id.

@@ -27,6 +27,7 @@ from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading
 
 from .cache import Cache
 from .diagnostics import ERROR, WARNING, Diagnostic
+from .frontmatter import read_front_matter
 from .limits import (
     MAX_CARD_CHARS,
     MAX_FILE_BYTES,
@@ -166,6 +167,10 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         problems.append(Diagnostic(path, number, column, WARNING, "nul-character", message))
         lines = [line.replace("\x00", "\ufffd") for line in lines]
 
+    front_matter, front_lines, found = read_front_matter(lines, path)
+    problems += found
+    lines = ["\n"] * front_lines + lines[front_lines:]  # Markdown reads it as blank lines
+
     hostile = hostile_line(path, lines)
     if hostile is not None:
         return DeckFile(path, deck_prefix + path.stem, (), (*problems, hostile))
@@ -187,7 +192,7 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
     title_line, title = next(
         ((n, text) for n, lvl, text in headings if lvl == 1 and n < first_question), (0, None)
     )
-    deck = deck_prefix + (title or path.stem)
+    deck = deck_prefix + (front_matter.deck or title or path.stem)
 
     questions = []
     part: str | None = None  # the current `#` section
@@ -223,7 +228,8 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
             for extra in id_lines[1:]:
                 problem(extra, "extra-id", f"second id line for the question on line {line}")
         options = _option_lines(lines, id_lines[0], body, code_lines) if id_lines else {}
-        tags, reversed_ = list(_section_tags(sections)), False
+        tags = [*front_matter.tags, *_section_tags(sections)]
+        reversed_ = front_matter.reversed
         for number, (key, value) in options.items():
             if key == "tags":
                 tags += [tag for tag in re.split(r"[\s,]+", value) if tag]
