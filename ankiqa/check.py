@@ -25,7 +25,7 @@ from .highlight import is_known_language
 from .limits import UNREADABLE
 from .notes import local_image
 from .parse import DeckFile, Question
-from .render import CardRenderer, parse_markdown, question_trees
+from .render import CardRenderer, is_sound, parse_markdown, question_trees
 from .sanitize import (
     DANGEROUS_SCHEMES,
     URL_SCHEMES,
@@ -166,6 +166,9 @@ class _QuestionReader:
             self.raw_images(token.content)
         elif isinstance(token, (span_token.Link, span_token.AutoLink)):
             self.url(token.target, "link")
+            if isinstance(token, span_token.Link) and is_sound(token.target):
+                self.saw_image = True  # its field depends on the file: never cached
+                self.image(token.target)
         elif isinstance(token, span_token.RawText) and id(token) not in self.code_text:
             self.text(token.content)
         elif isinstance(token, span_token.InlineCode):
@@ -219,11 +222,12 @@ class _QuestionReader:
         folder = self.question.path.parent
         line, column = self.locate(src)
         path = local_image(src, folder, self.root)
+        what = "sound or video" if is_sound(src) else "image"
         if path is None:
-            message = f"image `{src}` is outside {self.root}: only images inside it are packaged"
+            message = f"{what} `{src}` is outside {self.root}: only files inside it are packaged"
             self.report(line, column, WARNING, "image-outside-root", message)
         elif not path.is_file():
-            message = f"image `{src}` not found: the card shows it broken"
+            message = f"{what} `{src}` not found: the card shows it broken"
             self.report(line, column, WARNING, "image-not-found", message)
 
     def text(self, text: str) -> None:

@@ -71,15 +71,15 @@ class NoteData:
 def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> list[NoteData]:
     """Render every question of a deck file that has an id.
 
-    Images are taken from files inside `root` only, so a deck shared with you cannot
-    copy other files of yours into a package. With a `cache` folder, questions rendered
-    before are not rendered again (see `cache`); those with local images always are,
-    since their fields depend on the image files too.
+    Images, sounds and videos are taken from files inside `root` only, so a deck shared
+    with you cannot copy other files of yours into a package. With a `cache` folder,
+    questions rendered before are not rendered again (see `cache`); those with local
+    media files always are, since their fields depend on the files too.
     """
     notes = []
     images: dict[str, MediaFile | None] = {}  # of the question being rendered, by src
 
-    def image_src(src: str) -> str:
+    def media_src(src: str) -> str:
         image = local_image(src, deck_file.path.parent, root)
         if image is None:  # on the web, or not allowed: the card keeps the src as it is
             return src
@@ -87,7 +87,7 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
         images[src] = found
         return found.name if found else src
 
-    with Cache(cache) as rendered, CardRenderer(image_src=image_src) as renderer:
+    with Cache(cache) as rendered, CardRenderer(media_src=media_src) as renderer:
         for question in deck_file.questions:
             if question.id is None:
                 continue

@@ -13,7 +13,8 @@ import html
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from pathlib import PurePosixPath
+from urllib.parse import quote, urlsplit
 
 from mistletoe import Document, block_token, span_token, token
 from mistletoe.html_renderer import HtmlRenderer
@@ -122,11 +123,12 @@ class CardRenderer(HtmlRenderer):
 
     Use it as a context manager, as every mistletoe renderer: entering registers the
     extra tokens, so Markdown must be parsed inside the `with` block.
-    `image_src` maps the `src` of an image (Markdown or raw HTML) to the one written on
-    the card.
+    `media_src` maps the `src` of an image (Markdown or raw HTML), or the target of a
+    link or image to a sound or video file, to the name written on the card (that of
+    the packaged file), or gives it back unchanged when there is no such file.
     """
 
-    def __init__(self, image_src: Callable[[str], str] | None = None):
+    def __init__(self, media_src: Callable[[str], str] | None = None):
         super().__init__(
             block_token.HtmlBlock,
             HtmlSpan,
@@ -137,7 +139,8 @@ class CardRenderer(HtmlRenderer):
         )
         use_gfm_tokens()
         self.render_map[_Root.__name__] = self.render_document
-        self._cleaner = cleaner(image_src)
+        self._cleaner = cleaner(media_src)
+        self._media_src = media_src
         self._footnotes = _Footnotes()
         self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
         self._in_cloze = 0
@@ -200,7 +203,20 @@ class CardRenderer(HtmlRenderer):
             hint = "::" + self.escape_html_text(token.hint).replace("}}", "} }")
         return f"{{{{c{token.number}::{text}{hint}}}}}"
 
-    # Links
+    # Links, and sound and video files (linked or embedded), which Anki plays
+
+    def render_link(self, token: span_token.Link) -> str:
+        return self._sound(token.target) or super().render_link(token)
+
+    def render_image(self, token: span_token.Image) -> str:
+        return self._sound(token.src) or super().render_image(token)
+
+    def _sound(self, src: str) -> str | None:
+        """`[sound:name]` for a local sound or video file that is packaged, else None."""
+        if self._media_src is None or not is_sound(src):
+            return None
+        name = self._media_src(src)
+        return f"[sound:{name}]" if name != src else None
 
     def render_extended_autolink(self, token: ExtendedAutolink) -> str:
         return f'<a href="{self.escape_url(token.href)}">{self.escape_html_text(token.text)}</a>'
@@ -297,6 +313,14 @@ class CardRenderer(HtmlRenderer):
             if items
             else ""
         )
+
+
+SOUND_SUFFIXES = frozenset({".mp3", ".ogg", ".wav", ".m4a", ".flac", ".mp4", ".webm"})
+
+
+def is_sound(src: str) -> bool:
+    """Whether `src` names a sound or video file, which Anki plays with `[sound:…]`."""
+    return PurePosixPath(urlsplit(src).path).suffix.lower() in SOUND_SUFFIXES
 
 
 def _shortcut_label(token: object) -> str | None:

@@ -75,16 +75,16 @@ DANGEROUS_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 
 
-def cleaner(image_src: Callable[[str], str] | None = None) -> nh3.Cleaner:
+def cleaner(media_src: Callable[[str], str] | None = None) -> nh3.Cleaner:
     """A cleaner that removes from HTML everything not on the lists above. With
-    `image_src`, the `src` of every image, written in Markdown or as raw `<img>`, is
-    replaced by what `image_src` gives for it (the name of the packaged file)."""
+    `media_src`, the `src` of every image, written in Markdown or as raw `<img>`, is
+    replaced by what `media_src` gives for it (the name of the packaged file)."""
 
     def attributes(element: str, attribute: str, value: str) -> str | None:
         if attribute == "id":
             return value if _FOOTNOTE_ID.fullmatch(value) else None
-        if image_src and (element, attribute) == ("img", "src"):
-            return image_src(value)
+        if media_src and (element, attribute) == ("img", "src"):
+            return media_src(value)
         return value
 
     return nh3.Cleaner(

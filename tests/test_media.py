@@ -73,3 +73,41 @@ def test_raw_html_images_are_packaged_too(tmp_path):
     assert src.startswith("dot-") and src.endswith(".png")
     assert (tmp_path / "col" / "collection.media" / src).read_bytes() == PNG
     col.close()
+
+
+def test_sound_and_video_files_play_in_anki(tmp_path):
+    decks = tmp_path / "decks"
+    (decks / "audio").mkdir(parents=True)
+    sounds = {
+        "audio/Bonjour à tous.mp3": b"ID3\x03\x00fake mp3 bytes",
+        "audio/clip.webm": b"\x1aE\xdf\xa3 fake webm",
+    }
+    for name, data in sounds.items():
+        (decks / name).write_bytes(data)
+    (decks / "french.md").write_text(
+        "### How is *hello everyone* said?\n\n[Listen](<audio/Bonjour à tous.mp3>) and"
+        " watch: ![clip](audio/clip.webm)\n\nquestion id: hello\n",
+        encoding="utf-8",
+    )
+    package = tmp_path / "deck.apkg"
+    ankiqa.export([decks], output=package, now=1_800_000_000)
+    col = open_collection(tmp_path / "col")
+    try:
+        assert import_package(col, package).new == 1
+        answer = notes_by_guid(col)[ankiqa.note_guid("hello")]["fields"]["Answer"]
+    finally:
+        col.close()
+    names = re.findall(r"\[sound:([^\]]+)\]", answer)
+    assert re.fullmatch(r"<p>\[sound:[^\]]+\] and watch: \[sound:[^\]]+\]</p>", answer)
+    for name, data in zip(names, sounds.values(), strict=True):
+        assert re.fullmatch(r"[A-Za-z0-9._-]{1,120}", name)
+        assert (tmp_path / "col" / "collection.media" / name).read_bytes() == data
+
+
+def test_a_missing_sound_file_is_a_warning(tmp_path):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "d.md").write_text("### Q\n\n[Listen](gone.mp3)\n\nquestion id: q\n", encoding="utf-8")
+    found = ankiqa.check_project(ankiqa.load_project([decks]))
+    (missing,) = [d for d in found if d.code == "image-not-found"]
+    assert missing.message.startswith("sound or video `gone.mp3` not found")
