@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,9 +39,6 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 # The renderer recurses once per level of Markdown inside Markdown (lists, quotes, emphasis,
 # links): deeper than this could exhaust Python's stack.
 MAX_NESTING = 100
-# An answer without any of these, and with few `*` and `_`, has no link, image, HTML or
-# fenced code, and is nested less than MAX_NESTING deep: not worth reading.
-_WORTH_READING = re.compile(r"[<\[$]|```|~~~")
 # In text left over after parsing: reference links and footnotes without a definition,
 # and a `$` that opens math (Pandoc's rule) with a later `$` that could not close it.
 # Not after a letter, digit or bracket: `a[i][j]` and `M[0][1]` index arrays.
@@ -112,13 +108,8 @@ class _QuestionReader:
 
     def problems(self) -> list[Diagnostic]:
         question = self.question
-        answer_text = question.answer
-        marks = answer_text.count("*") + answer_text.count("_")
-        read_answer = marks > MAX_NESTING or _WORTH_READING.search(answer_text)
-        try:
-            heading, answer = question_trees(
-                question if read_answer else replace(question, answer="")
-            )
+        try:  # every question is read whole: every rule sees every question
+            heading, answer = question_trees(question)
         except RecursionError:
             return [self.too_deep(question.line)]
         for token, depth in _walk(heading):

@@ -274,3 +274,20 @@ def test_a_footnote_too_deep_to_render_is_an_error(tmp_path: Path) -> None:
         tmp_path / "deck.md", f"### Q\n\nSee[^1].\n\nquestion id: q\n\n[^1]: {nested}\n"
     )
     assert ("too-deep", "error") in {(d.code, d.severity) for d in check(deck)}
+
+
+def test_every_rule_sees_every_question(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No answer is skipped as "nothing to see": a new rule sees plain answers too."""
+    from ankiqa import check as check_module
+
+    seen = []
+    original = check_module._QuestionReader.inspect
+
+    def inspect(self, token) -> None:
+        seen.append(type(token).__name__)
+        original(self, token)
+
+    monkeypatch.setattr(check_module._QuestionReader, "inspect", inspect)
+    deck = write_deck(tmp_path / "deck.md", "### Plain?\n\nPlain words.\n\nquestion id: q\n")
+    check(deck)
+    assert seen.count("Paragraph") == 1 and seen.count("RawText") == 2  # heading and answer
