@@ -6,6 +6,7 @@ their `mod` by the build state (`state`) and written (`package`).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections import defaultdict
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import default_folder as default_cache_folder
+from .config import Settings
 from .diagnostics import WARNING, Diagnostic
 from .notes import NoteData, id_field
 from .notetypes import ID_FIELD_NAME, NOTE_TYPES
@@ -50,7 +52,7 @@ class ExportResult:
 def export(
     paths: Sequence[Path] = (DEFAULT_DECKS,),
     output: Path | None = None,
-    dist: Path = DEFAULT_DIST,
+    dist: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     now: int | None = None,
     use_cache: bool = True,
@@ -59,7 +61,8 @@ def export(
     state beside them (see `state`).
 
     With `output`, one package holds every deck; otherwise each deck file becomes
-    `dist/<its path below its folder>.apkg`. Raises DeckError, before writing anything,
+    `<dist>/<its path below its decks folder>.apkg`; `dist` is the settings' (see
+    `config`), else `dist/` beside the decks folder. Raises DeckError, before writing anything,
     when the input has errors. `progress(done, total)` is called as questions are rendered.
     `use_cache=False` renders and checks every question, ignoring the cache (see `cache`).
     """
@@ -67,7 +70,10 @@ def export(
     project = load_checked_project(paths, cache_folder)
     states = project.states
     now = int(time.time()) if now is None else now
-    type_hashes = {kind: note_type_hash(note_type) for kind, note_type in NOTE_TYPES.items()}
+    styles = project.settings.styles
+    type_hashes = {
+        kind: note_type_hash(note_type, styles) for kind, note_type in NOTE_TYPES.items()
+    }
 
     builds: dict[Path, list[NoteData]] = defaultdict(list)
     mods: dict[str, int] = {}
@@ -76,7 +82,8 @@ def export(
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
     for source, notes in project_notes(project, cache_folder):
-        target = Path(output or dist / source.relative.with_suffix(".apkg"))
+        folder = dist if dist is not None else dist_folder(source.root, project.settings)
+        target = Path(output or folder / source.relative.with_suffix(".apkg"))
         file, state = source.relative.as_posix(), states[source.root]
         for note in notes:
             kind = note.note_type.kind
@@ -94,7 +101,7 @@ def export(
     result.removed = _removed_questions(project)
     for target, notes in builds.items():
         note_mods = {note.guid: mods[note.guid] for note in notes}
-        if write_package(notes, target, note_mods, type_mods[target]):
+        if write_package(notes, target, note_mods, type_mods[target], styles):
             result.written.append(target)
         else:
             result.up_to_date.append(target)
@@ -111,6 +118,17 @@ def export(
             path = root / STATE_FILE
             result.notices.append(Diagnostic(path, 1, 1, WARNING, "state-not-saved", message))
     return result
+
+
+def dist_folder(root: Path, settings: Settings) -> Path:
+    """Where packages of the deck files below `root` (a decks folder) go, without `-o`
+    or `--dist`: the settings' `dist`, else `dist/` beside the decks folder, whatever
+    the working folder."""
+    if settings.root is not None:
+        return settings.root / settings.dist
+    if Path(os.path.abspath(root)).name == DEFAULT_DECKS.name:
+        root = Path(os.path.normpath(root / os.pardir))
+    return root / DEFAULT_DIST
 
 
 def _removed_questions(project: Project) -> list[RemovedQuestion]:

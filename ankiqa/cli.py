@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from .build import DEFAULT_DIST, anki_search, export
+from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
 from .diagnostics import DeckError, Diagnostic, errors
 from .diff import PackageError, diff
@@ -61,8 +61,13 @@ def export_command(
         typer.Option("--output", "-o", help="Write one package holding every deck to this file."),
     ] = None,
     dist: Annotated[
-        Path, typer.Option(help="Folder for one package per deck file (without -o).")
-    ] = DEFAULT_DIST,
+        Path | None,
+        typer.Option(
+            help="Folder for one package per deck file (without -o). Default: the settings'"
+            " dist, else dist/ beside the decks folder.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export deck files to .apkg packages for Anki."""
     with ExitStack() as stack:

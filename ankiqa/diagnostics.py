@@ -12,6 +12,7 @@ WARNING = "warning"
 # Every code a diagnostic can have; each is explained in the README's table.
 CODES = frozenset(
     {
+        "bad-config",
         "bad-front-matter",
         "bad-id",
         "bad-option",

@@ -51,12 +51,14 @@ def code_block_html(code: str, language: str) -> str:
     return highlight(code, lexer, _FORMATTER)
 
 
-def stylesheet() -> str:
-    """Token colours for light cards, and for dark ones under Anki's night-mode classes."""
+@lru_cache(maxsize=8)
+def stylesheet(light: str = LIGHT_STYLE, dark: str = DARK_STYLE) -> str:
+    """Token colours for light cards, and for dark ones under Anki's night-mode classes,
+    from two Pygments styles."""
     rules = []
     for style, selectors in (
-        (LIGHT_STYLE, [".highlight"]),
-        (DARK_STYLE, [f"{night} .highlight" for night in NIGHT_MODE_SELECTORS]),
+        (light, [".highlight"]),
+        (dark, [f"{night} .highlight" for night in NIGHT_MODE_SELECTORS]),
     ):
         formatter = HtmlFormatter(style=style)
         rules += formatter.get_background_style_defs(selectors)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import genanki
 
-from .highlight import stylesheet
+from .highlight import DARK_STYLE, LIGHT_STYLE, stylesheet
 
 ID_FIELD_NAME = "Question ID"  # every note type has it: the question's id, searchable
 
@@ -44,18 +44,20 @@ class NoteType:
     templates: tuple[Template, ...]
     cloze: bool = False
 
-    @property
-    def css(self) -> str:
-        return CARD_CSS + stylesheet()
+    def css(self, styles: tuple[str, str] = (LIGHT_STYLE, DARK_STYLE)) -> str:
+        """The cards' stylesheet, with code highlighted in these light and dark styles."""
+        return CARD_CSS + stylesheet(*styles)
 
-    def model(self, mod: int | None = None) -> genanki.Model:
+    def model(
+        self, mod: int | None = None, styles: tuple[str, str] = (LIGHT_STYLE, DARK_STYLE)
+    ) -> genanki.Model:
         """The genanki model; with `mod`, written with that `mod` (see `_Model`)."""
-        return _Model(self, mod)
+        return _Model(self, mod, styles)
 
-    def schema(self) -> list:
+    def schema(self, styles: tuple[str, str] = (LIGHT_STYLE, DARK_STYLE)) -> list:
         """What Anki compares on import, and everything that reaches the user's copy."""
-        model = self.model()
-        return [model.fields, model.templates, self.css]
+        model = self.model(styles=styles)
+        return [model.fields, model.templates, model.css]
 
 
 FRONT = '<div class="question">{{Question}}</div>'
@@ -148,7 +150,7 @@ class _Model(genanki.Model):
     """A genanki Model that carries its own `mod`, so an unchanged note type keeps its
     timestamp and Anki leaves the user's copy alone."""
 
-    def __init__(self, note_type: NoteType, mod: int | None):
+    def __init__(self, note_type: NoteType, mod: int | None, styles: tuple[str, str]):
         super().__init__(
             note_type.id,
             note_type.name,
@@ -157,7 +159,7 @@ class _Model(genanki.Model):
                 {"name": t.name, "id": t.id, "qfmt": t.front, "afmt": t.back}
                 for t in note_type.templates
             ],
-            css=note_type.css,
+            css=note_type.css(styles),
             model_type=genanki.Model.CLOZE if note_type.cloze else genanki.Model.FRONT_BACK,
         )
         self.mod = mod

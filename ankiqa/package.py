@@ -42,19 +42,26 @@ class _StampedNote(genanki.Note):
 
 
 def write_package(
-    notes: Sequence[NoteData], path: Path, mods: Mapping[str, int], type_mods: Mapping[str, int]
+    notes: Sequence[NoteData],
+    path: Path,
+    mods: Mapping[str, int],
+    type_mods: Mapping[str, int],
+    styles: tuple[str, str],
 ) -> bool:
     """Write `notes` to `path`, each with its `mods[guid]` and each note type with its
-    `type_mods[kind]`. Returns False, and leaves the file untouched, when it already
-    holds exactly these bytes."""
-    return write_atomically(path, package_bytes(notes, mods, type_mods))
+    `type_mods[kind]`, code highlighted in `styles` (light, dark). Returns False, and
+    leaves the file untouched, when it already holds exactly these bytes."""
+    return write_atomically(path, package_bytes(notes, mods, type_mods, styles))
 
 
 def package_bytes(
-    notes: Sequence[NoteData], mods: Mapping[str, int], type_mods: Mapping[str, int]
+    notes: Sequence[NoteData],
+    mods: Mapping[str, int],
+    type_mods: Mapping[str, int],
+    styles: tuple[str, str],
 ) -> bytes:
     """The `.apkg` holding `notes`: the same arguments always give the same bytes."""
-    models = {kind: NOTE_TYPES[kind].model(mod) for kind, mod in type_mods.items()}
+    models = {kind: NOTE_TYPES[kind].model(mod, styles) for kind, mod in type_mods.items()}
     decks: dict[str, genanki.Deck] = {}
     media = {}
     for note in notes:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .cache import Cache
 from .check import check_deck_file
+from .config import ConfigError, Settings, find_settings
 from .diagnostics import ERROR, WARNING, DeckError, Diagnostic, errors
 from .notes import NoteData, build_notes
 from .parse import DeckFile, read_deck_file
@@ -29,6 +30,7 @@ class Source:
 
     path: Path
     root: Path
+    prefix: str = ""  # the settings' `deck-prefix`
 
     @property
     def relative(self) -> Path:
@@ -36,8 +38,10 @@ class Source:
 
     @property
     def deck_prefix(self) -> str:
-        """`Parent::Child::` for a file in `root/Parent/Child/`."""
-        return "".join(f"{folder}::" for folder in self.relative.parent.parts)
+        """`Parent::Child::` for a file in `root/Parent/Child/`, below the settings'
+        prefix."""
+        folders = [self.prefix] if self.prefix else []
+        return "".join(f"{folder}::" for folder in [*folders, *self.relative.parent.parts])
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Project:
     deck_files: list[DeckFile]
     states: dict[Path, BuildState] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
     folders: list[tuple[Path, str]] = field(default_factory=list)  # read whole: (root, below)
 
     def read_all_of(self, root: Path, file: str) -> bool:
@@ -69,6 +74,11 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
     sources, problems = [], []
     seen: set[Path] = set()  # a file named twice (`decks decks/a.md`) is read once
     for path in map(Path, paths):
+        try:
+            prefix = find_settings(path).deck_prefix if path.exists() else ""
+        except ConfigError as error:
+            problems.append(Diagnostic(error.path, 1, 1, ERROR, "bad-config", error.message))
+            continue
         if path.is_dir():
             found = sorted(
                 file
@@ -78,14 +88,14 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                 and not any(part.startswith(".") for part in file.relative_to(path).parts)
             )
             root = project_root(path)
-            sources += [Source(file, root) for file in found if _first_time(file, seen)]
+            sources += [Source(file, root, prefix) for file in found if _first_time(file, seen)]
             if not found:
                 problems.append(
                     Diagnostic(path, 1, 1, ERROR, "no-decks", "no .md or .markdown files in folder")
                 )
         elif path.is_file():
             if _first_time(path, seen):
-                sources.append(Source(path, project_root(path)))
+                sources.append(Source(path, project_root(path), prefix))
         else:
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
     return sources, problems
@@ -101,17 +111,29 @@ def _first_time(path: Path, seen: set[Path]) -> bool:
 
 def project_root(path: Path) -> Path:
     """The folder that deck names, package paths and the build state of `path` (a deck
-    file or a folder of them) are relative to, so that exporting part of a project gives
-    what exporting all of it gives: the outermost folder at or above `path` with a build
-    state; else `decks/` when `path` is in it; else the folder itself (or the file's)."""
+    file or a folder of them) are relative to, found from `path` alone, so that exporting
+    part of a project gives what exporting all of it gives, from any working folder: the
+    settings' decks folder when `path` is in it (see `config`); else the outermost folder
+    at or above `path` with a build state; else the nearest folder named `decks`; else
+    the folder itself (or the file's)."""
     folder = path if path.is_dir() else path.parent
     here = [folder.absolute(), *folder.absolute().parents]
+    try:
+        settings = find_settings(path)
+    except ConfigError:  # reported by find_sources
+        settings = Settings()
+    decks = (settings.root / settings.decks).absolute() if settings.root else None
     with_state = [candidate for candidate in here if (candidate / STATE_FILE).is_file()]
-    if with_state:
-        return with_state[-1] if path.is_absolute() else _relative(with_state[-1])
-    if DEFAULT_DECKS.absolute() in here:
-        return DEFAULT_DECKS.absolute() if path.is_absolute() else DEFAULT_DECKS
-    return folder
+    named_decks = [candidate for candidate in here if candidate.name == DEFAULT_DECKS.name]
+    if decks in here:
+        root = decks
+    elif with_state:
+        root = with_state[-1]
+    elif named_decks:
+        root = named_decks[0]
+    else:
+        return folder
+    return root if path.is_absolute() else _relative(root)
 
 
 def _relative(folder: Path) -> Path:
@@ -126,7 +148,11 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = 
     """Find and parse deck files and their build states, and check that no question id
     is used twice. See `cache` for `cache`."""
     paths = [Path(path) for path in paths]
-    sources, problems = find_sources(paths)
+    sources, problems = find_sources(paths)  # a bad settings file is one of the problems
+    try:
+        settings = find_settings(paths[0]) if paths else Settings()
+    except ConfigError:
+        settings = Settings()
     deck_files = [read_deck_file(source.path, source.deck_prefix, cache) for source in sources]
     for deck_file in deck_files:
         problems += deck_file.diagnostics
@@ -144,7 +170,7 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = 
     for path in filter(Path.is_dir, paths):
         root = project_root(path)
         folders.append((root, Path(os.path.relpath(path, root)).as_posix()))
-    return Project(sources, deck_files, states, sorted(problems), folders)
+    return Project(sources, deck_files, states, sorted(problems), settings, folders)
 
 
 def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:

@@ -141,8 +141,8 @@ def content_hash(note: NoteData) -> str:
     return _hash(content)
 
 
-def note_type_hash(note_type: NoteType) -> str:
-    return _hash(note_type.schema())
+def note_type_hash(note_type: NoteType, styles: tuple[str, str]) -> str:
+    return _hash(note_type.schema(styles))
 
 
 def _hash(content: list) -> str:

@@ -140,7 +140,7 @@ def test_no_script_or_cdn_anywhere(renderer: CardRenderer) -> None:
         "| a |\n|---|\n| $x$ |\n"
     )
     template = BASIC.templates[0]
-    for text in (html, BASIC.css, template.front, template.back):
+    for text in (html, BASIC.css(), template.front, template.back):
         lowered = text.lower()
         assert "<script" not in lowered
         assert "cdn" not in lowered
@@ -154,7 +154,7 @@ def rule(css: str, selector: str, declaration: str) -> bool:
 
 
 def test_note_type_css_has_light_and_night_mode_highlighting() -> None:
-    css = BASIC.css
+    css = BASIC.css()
     assert rule(css, ".highlight .k", "color")  # keywords, light theme
     for night in (".nightMode", ".night_mode"):
         assert rule(css, f"{night} .highlight .k", "color")
