@@ -87,9 +87,8 @@ def export(
         file, state = source.relative.as_posix(), states[source.root]
         for note in notes:
             kind = note.note_type.kind
-            question = note.question
-            content = content_hash(note)
-            mods[note.guid] = state.stamp(question.id, content, now, file, kind, question.clozes)
+            content, clozes = content_hash(note), note.question.clozes
+            mods[note.guid] = state.stamp(note.question_id, content, now, file, kind, clozes)
             mod = state.stamp_note_type(kind, type_hashes[kind], now)
             type_mods[target][kind] = max(type_mods[target].get(kind, 0), mod)
         builds[target] += notes
@@ -159,11 +158,11 @@ def _removed_questions(project: Project) -> list[RemovedQuestion]:
 def _ids_in_deck_files(root: Path, skip: set[str]) -> set[str]:
     """The question ids of the deck files below `root`, but for those in `skip` (paths
     relative to `root`)."""
-    ids = set()
+    ids: set[str] = set()
     for source in find_sources([root])[0]:
         if source.relative.as_posix() not in skip:
             deck_file = read_deck_file(source.path, source.deck_prefix)
-            ids.update(question.id for question in deck_file.questions)
+            ids.update(question.id for question in deck_file.questions if question.id)
     return ids
 
 

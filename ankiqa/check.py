@@ -86,7 +86,9 @@ def _question_problems(question: Question) -> list[Diagnostic]:
             f"question id `{question.id}` is not a well-formed UUID; it works as it is, and"
             " ids are permanent: keep it"
         )
-        problems.append(problem(question.id_line, WARNING, "malformed-id", message))
+        problems.append(
+            problem(question.id_line or question.line, WARNING, "malformed-id", message)
+        )
     return problems
 
 
@@ -120,7 +122,7 @@ class _QuestionReader:
             if isinstance(token, block_token.BlockToken) and token.line_number:
                 self.block_line, self.cursor = token.line_number - 1, 0
             if depth > MAX_NESTING:
-                return [self.too_deep(question.answer_line + self.block_line)]
+                return [self.too_deep(question.answer_line + (self.block_line or 0))]
             self.inspect(token)
         # Footnotes the card shows, wherever the file defines them (their other problems
         # are reported where they stand): too deep to render is an error here too.

@@ -71,7 +71,7 @@ def export_command(
 ) -> None:
     """Export deck files to .apkg packages for Anki."""
     with ExitStack() as stack:
-        bars = []  # a progress bar, once the work turns out to be long
+        bars: list = []  # a progress bar, once the work turns out to be long
 
         def progress(done: int, total: int) -> None:
             if not bars and total >= PROGRESS_FROM and sys.stderr.isatty():

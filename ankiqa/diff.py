@@ -123,7 +123,7 @@ def _read_collection(database: Path) -> dict[str, NoteSummary]:
 
 
 class _TextOnly(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
 

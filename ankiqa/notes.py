@@ -55,9 +55,15 @@ class NoteData:
     fields: tuple[str, ...]  # as the note type names them
     media: tuple[MediaFile, ...]
 
+    @property
+    def question_id(self) -> str:
+        if self.question.id is None:  # notes are made of questions with ids only
+            raise ValueError(f"question on line {self.question.line} has no id")
+        return self.question.id
+
     @cached_property
     def guid(self) -> str:
-        return note_guid(self.question.id)
+        return note_guid(self.question_id)
 
     @property
     def tags(self) -> tuple[str, ...]:

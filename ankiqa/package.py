@@ -63,7 +63,7 @@ def package_bytes(
     """The `.apkg` holding `notes`: the same arguments always give the same bytes."""
     models = {kind: NOTE_TYPES[kind].model(mod, styles) for kind, mod in type_mods.items()}
     decks: dict[str, genanki.Deck] = {}
-    media = {}
+    media: dict[str, Path] = {}
     for note in notes:
         if note.deck not in decks:
             decks[note.deck] = genanki.Deck(deck_id(note.deck), note.deck)

@@ -220,6 +220,7 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
                 problems.append(Diagnostic(path, in_code[0], 1, WARNING, "id-in-code", message))
         else:
             match = ID_LINE.fullmatch(lines[id_lines[0] - 1][:-1])
+            assert match is not None  # it is an id line
             question_id = match.group(1)
             if not question_id or len(question_id.split()) > 1:
                 message = "a question id is one word with no spaces"

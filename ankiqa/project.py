@@ -212,7 +212,9 @@ def kind_problems(
     problems = []
     for source, deck_file in zip(sources, deck_files, strict=True):
         state = states.get(source.root)
-        for question in deck_file.questions if state else ():
+        if state is None:
+            continue
+        for question in deck_file.questions:
             entry = state.questions.get(question.id) if question.id else None
             if entry is None:
                 continue

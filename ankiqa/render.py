@@ -257,7 +257,7 @@ class CardRenderer(HtmlRenderer):
         first = token.children[0] if token.children else None
         text = first.children[0] if isinstance(first, block_token.Paragraph) else None
         label = _shortcut_label(text)
-        if label in ("x", "X"):
+        if label in ("x", "X") and isinstance(first, block_token.Paragraph):
             # `[x]` read as a reference link (the deck defines `[x]: …`): still a task.
             rest = first.children[1] if len(first.children) > 1 else None
             if isinstance(rest, span_token.RawText):

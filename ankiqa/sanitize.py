@@ -48,15 +48,15 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "pre": frozenset({"class"}),
     "p": frozenset({"style"}),
     "mark": frozenset({"style"}),
-    "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"style"},
-    "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"},
+    "td": frozenset(nh3.ALLOWED_ATTRIBUTES["td"]) | {"style"},
+    "th": frozenset(nh3.ALLOWED_ATTRIBUTES["th"]) | {"style"},
     "details": frozenset({"open"}),
     "section": frozenset({"class"}),
     "input": frozenset({"checked"}),  # `type` may only be "checkbox": see `cleaner`
     # Footnote links jump within the card: `fn1`, `fnref1`… (see `_FOOTNOTE_ID`).
-    "a": nh3.ALLOWED_ATTRIBUTES["a"] | {"id"},
+    "a": frozenset(nh3.ALLOWED_ATTRIBUTES["a"]) | {"id"},
     "li": frozenset({"id"}),
-    "img": nh3.ALLOWED_ATTRIBUTES["img"] | {"title"},
+    "img": frozenset(nh3.ALLOWED_ATTRIBUTES["img"]) | {"title"},
 }
 
 # Relative URLs (the media files of the deck) are always allowed.

@@ -87,7 +87,12 @@ class BuildState:
         lines = [_json_line(header)]
         for question_id in sorted(self.questions):
             entry = self.questions[question_id]
-            record = {"id": question_id, "file": entry.file, "hash": entry.hash, "mod": entry.mod}
+            record: dict[str, object] = {
+                "id": question_id,
+                "file": entry.file,
+                "hash": entry.hash,
+                "mod": entry.mod,
+            }
             if entry.kind != "basic":
                 record["kind"] = entry.kind
             if entry.clozes:

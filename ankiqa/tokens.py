@@ -57,7 +57,7 @@ class MathBlock(BlockToken):
     def read(cls, lines) -> list[str] | None:
         anchor = lines.get_pos()
         next(lines)
-        body = []
+        body: list[str] = []
         for line in lines:
             if line.strip() == "$$":
                 return body
@@ -163,7 +163,7 @@ class ExtendedAutolink(span_token.SpanToken):
 
     def __init__(self, match: _SpanMatch):
         self.text = match.group()
-        self.href = link_target(self.text)
+        self.href = link_target(self.text or "")
 
     @classmethod
     def find(cls, string: str) -> list[_SpanMatch]:
@@ -197,7 +197,7 @@ class Cloze(span_token.SpanToken):
     _start = re.compile(r"\{\{c(\d+)::")
 
     def __init__(self, match: _SpanMatch):
-        self.number = int(match.group(1))
+        self.number = int(match.group(1) or 0)
         self.hint = match.group(3)
 
     @classmethod
@@ -231,8 +231,10 @@ def _cloze_ends(string: str, start: int) -> tuple[int, int, int] | None:
         if character == "\\":
             index += 2
         elif character == "`":
-            code = re.match(r"`+", string[index:]).group()
-            index += len(code)
+            end = index
+            while end < len(string) and string[end] == "`":
+                end += 1
+            code, index = string[index:end], end
         elif character == "$":
             run = "$$" if string.startswith("$$", index) else "$"
             math = "" if math == run else math or run
@@ -292,7 +294,9 @@ class Strikethrough(span_token.Strikethrough):
                 None,
             )
             if _right_flanking(before, after) and closer is not None:
-                found.append(cls._span.fullmatch(string, openers[closer][0], end))
+                span = cls._span.fullmatch(string, openers[closer][0], end)
+                if span is not None:  # always: the runs are the same length
+                    found.append(span)
                 del openers[closer:]  # nothing inside may pair with anything outside
             elif _left_flanking(before, after):
                 openers.append((start, end - start))
@@ -441,6 +445,7 @@ class FootnoteDefinition(BlockToken):
     @classmethod
     def read(cls, lines) -> tuple[str, str, int]:
         first = _FOOTNOTE_START.match(next(lines))
+        assert first is not None  # read only where `start` found one
         line_number = lines.line_number()
         body = [first.group(2)]
         while (line := lines.peek()) is not None:
