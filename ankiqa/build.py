@@ -119,6 +119,14 @@ def export(
     return result
 
 
+def build_decks(paths: Sequence[Path] = (DEFAULT_DECKS,), use_cache: bool = True) -> list[NoteData]:
+    """Every note these deck files export, rendered, in memory: nothing is written, the
+    build state is not changed. Raises DeckError when the input has errors."""
+    cache_folder = default_cache_folder() if use_cache else None
+    project = load_checked_project(paths, cache_folder)
+    return [note for _, notes in project_notes(project, cache_folder) for note in notes]
+
+
 def dist_folder(root: Path, settings: Settings) -> Path:
     """Where packages of the deck files below `root` (a decks folder) go, without `-o`
     or `--dist`: the settings' `dist`, else `dist/` beside the decks folder, whatever

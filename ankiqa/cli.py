@@ -13,7 +13,7 @@ import typer
 from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
 from .diagnostics import DeckError, Diagnostic, errors
-from .diff import PackageError, diff
+from .diff import PackageError, compare
 from .ids import add_ids_to_files
 from .project import DEFAULT_DECKS, check_project, load_project
 
@@ -171,7 +171,7 @@ def diff_command(
 ) -> None:
     """Show questions added, changed and removed. Exit 0 when equal, 1 when different."""
     try:
-        changes = diff(old, new or [DEFAULT_DECKS])
+        changes = compare(old, new or [DEFAULT_DECKS])
     except DeckError as error:
         _fail(error.diagnostics, "cannot compare", code=2)
     except PackageError as error:

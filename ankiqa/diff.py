@@ -70,7 +70,7 @@ def diff_notes(old: dict[str, NoteSummary], new: dict[str, NoteSummary]) -> Diff
     )
 
 
-def diff(old: Path, new: Path | Sequence[Path] = (DEFAULT_DECKS,)) -> Diff:
+def compare(old: Path, new: Path | Sequence[Path] = (DEFAULT_DECKS,)) -> Diff:
     """Compare package `old` with package `new`, or with what the deck files `new` build now.
 
     Raises PackageError for an unreadable package and DeckError for deck files with errors.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .cache import Cache
+from .cache import default_folder as default_cache_folder
 from .check import check_deck_file
 from .config import ConfigError, Settings, find_settings
 from .diagnostics import ERROR, WARNING, DeckError, Diagnostic, errors
@@ -239,6 +240,14 @@ def kind_problems(
                 Diagnostic(question.path, question.line, 1, ERROR, "kind-changed", message)
             )
     return problems
+
+
+def check_decks(
+    paths: Iterable[Path] = (DEFAULT_DECKS,), use_cache: bool = True
+) -> list[Diagnostic]:
+    """Every problem `ankiqa check` reports in these deck files and folders, sorted."""
+    cache = default_cache_folder() if use_cache else None
+    return check_project(load_project(paths, cache), cache)
 
 
 def check_project(project: Project, cache: Path | None = None) -> list[Diagnostic]:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import ankiqa
+from ankiqa import compare
 from ankiqa.cli import app
-from ankiqa.diff import diff
 
 EDITED = "dabde38a-2adf-4ca3-9ec4-11b761526740"
 REMOVED = "a69ffc8e-7eac-4d5f-8f8b-886e1ce835dd"
@@ -27,17 +27,17 @@ def edit_deck(deck: Path) -> None:
 def test_diff_between_packages_and_against_the_markdown(tmp_path, decks, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ankiqa.export([Path("decks")], output=Path("old.apkg"))
-    assert not diff(Path("old.apkg"))  # the Markdown builds what old.apkg holds
+    assert not compare(Path("old.apkg"))  # the Markdown builds what old.apkg holds
 
     edit_deck(Path("decks/web-servers.md"))
-    changes = diff(Path("old.apkg"))
+    changes = compare(Path("old.apkg"))
     assert [(n.question_id, n.title) for n in changes.added] == [("asgi-1", "What is ASGI?")]
     assert [(n.question_id, n.title) for n in changes.changed] == [(EDITED, "What is Gunicorn?")]
     assert [(n.question_id, n.title) for n in changes.removed] == [(REMOVED, "What is WSGI?")]
 
     ankiqa.export([Path("decks")], output=Path("new.apkg"))
-    assert diff(Path("old.apkg"), Path("new.apkg")).to_json() == changes.to_json()
-    assert not diff(Path("new.apkg"), Path("new.apkg"))
+    assert compare(Path("old.apkg"), Path("new.apkg")).to_json() == changes.to_json()
+    assert not compare(Path("new.apkg"), Path("new.apkg"))
 
     runner = CliRunner()
     same = runner.invoke(app, ["diff", "new.apkg"])
