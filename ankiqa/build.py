@@ -82,7 +82,7 @@ def export(
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
     for source, notes in project_notes(project, cache_folder):
-        folder = dist if dist is not None else dist_folder(source.root, project.settings)
+        folder = dist if dist is not None else dist_folder(source.root, source.settings)
         target = Path(output or folder / source.relative.with_suffix(".apkg"))
         file, state = source.relative.as_posix(), states[source.root]
         for note in notes:
@@ -97,6 +97,8 @@ def export(
             progress(done, total)
 
     result = ExportResult(warnings=project.diagnostics)
+    # Said once: after this export, the build state knows the new cloze numbers.
+    result.notices += [d for d in project.diagnostics if d.code == "cloze-removed"]
     result.removed = _removed_questions(project)
     for target, notes in builds.items():
         note_mods = {note.guid: mods[note.guid] for note in notes}

@@ -12,10 +12,11 @@ import typer
 
 from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
+from .config import default_decks
 from .diagnostics import DeckError, Diagnostic, errors
 from .diff import PackageError, compare
 from .ids import add_ids_to_files
-from .project import DEFAULT_DECKS, check_project, load_project
+from .project import check_project, load_project
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
@@ -81,7 +82,7 @@ def export_command(
                 bar.update(done - bar.pos)
 
         try:
-            result = export(paths or [DEFAULT_DECKS], output=output, dist=dist, progress=progress)
+            result = export(paths or [default_decks()], output=output, dist=dist, progress=progress)
         except DeckError as error:
             _fail(error.diagnostics, "nothing written")
         except OSError as error:
@@ -119,7 +120,7 @@ def check_command(
     """
     try:
         cache = default_cache_folder()
-        project = load_project(paths or [DEFAULT_DECKS], cache)
+        project = load_project(paths or [default_decks()], cache)
     except OSError as error:
         _os_error(error)
     diagnostics = check_project(project, cache)
@@ -144,7 +145,7 @@ def ids_command(
     ] = False,
 ) -> None:
     """Give every question without an id a `question id:` line, changing nothing else."""
-    report = add_ids_to_files(paths or [DEFAULT_DECKS], check=check)
+    report = add_ids_to_files(paths or [default_decks()], check=check)
     for path, count in report.changed:
         typer.echo(f"{path}: {_count(count, 'id')} added")
     if report.diagnostics:
@@ -171,7 +172,7 @@ def diff_command(
 ) -> None:
     """Show questions added, changed and removed. Exit 0 when equal, 1 when different."""
     try:
-        changes = compare(old, new or [DEFAULT_DECKS])
+        changes = compare(old, new or [default_decks()])
     except DeckError as error:
         _fail(error.diagnostics, "cannot compare", code=2)
     except PackageError as error:

@@ -14,6 +14,7 @@ over it.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -66,19 +67,38 @@ def find_settings(path: Path) -> Settings:
             file = candidate / name
             if not file.is_file():
                 continue
+            if name == PYPROJECT and "[tool.ankiqa]" not in _text(file):
+                continue  # another tool's file: not ours to judge
             table = _read(file)
-            if name == PYPROJECT:
-                table = table.get("tool", {}).get("ankiqa")
-                if table is None:
-                    continue
+            if name == PYPROJECT or "tool" in table:  # ankiqa.toml may hold [tool.ankiqa]
+                table = table.get("tool", {}).get("ankiqa", {})
             return _settings(file, table)
     return Settings()
 
 
+def default_decks() -> Path:
+    """The decks folder when no path is given: the settings' of the project the working
+    folder is in, else `decks`."""
+    try:
+        settings = find_settings(Path.cwd())
+    except ConfigError:  # `check` reports it, at the file
+        settings = Settings()
+    if settings.root is None:
+        return Path("decks")
+    return Path(os.path.relpath(settings.root / settings.decks))
+
+
+def _text(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(file, f"cannot read settings ({error})") from None
+
+
 def _read(file: Path) -> dict:
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        return tomllib.loads(_text(file))
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(file, f"cannot read settings ({error})") from None
 
 

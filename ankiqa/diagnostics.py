@@ -12,10 +12,10 @@ WARNING = "warning"
 # Every code a diagnostic can have; each is explained in the README's table.
 CODES = frozenset(
     {
+        "bad-cloze",
         "bad-config",
         "bad-front-matter",
         "bad-id",
-        "bad-option",
         "bad-state",
         "cannot-add-id",
         "cloze-removed",

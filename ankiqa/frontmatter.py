@@ -23,8 +23,10 @@ import yaml
 from .diagnostics import ERROR, WARNING, Diagnostic
 
 KEYS = ("deck", "tags", "reversed")
-MAX_LINES = 200
+MAX_LINES = 1000
 _CLOSING = re.compile(r"(?:---|\.\.\.)[ \t]*\n?")
+# A file that opens with a `---` rule: the lines up to the next `---` hold a question.
+_DECK_LINE = re.compile(r" {0,3}###(?:[ \t]|$)|[ \t]*question[ \t]*id[ \t]*:", re.IGNORECASE)
 _TAG = re.compile(r"[^\s\"]+")
 
 
@@ -43,8 +45,8 @@ def read_front_matter(lines: list[str], path: Path) -> tuple[FrontMatter, int, l
     end = next(
         (i for i in range(1, min(len(lines), MAX_LINES)) if _CLOSING.fullmatch(lines[i])), None
     )
-    if end is None:  # no closing line: a thematic break, as GitHub reads it
-        return FrontMatter(), 0, []
+    if end is None or any(_DECK_LINE.match(line) for line in lines[1:end]):
+        return FrontMatter(), 0, []  # a thematic break, as GitHub reads it
     problems: list[Diagnostic] = []
 
     def problem(line: int, severity: str, code: str, message: str) -> None:
@@ -56,6 +58,9 @@ def read_front_matter(lines: list[str], path: Path) -> tuple[FrontMatter, int, l
             problem(1, ERROR, "bad-front-matter", "front matter with YAML aliases (`*name`)")
             return FrontMatter(), end + 1, problems
         data = yaml.safe_load(text)
+    except RecursionError:
+        problem(1, ERROR, "bad-front-matter", "front matter nested too deeply to read")
+        return FrontMatter(), end + 1, problems
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -82,11 +87,14 @@ def read_front_matter(lines: list[str], path: Path) -> tuple[FrontMatter, int, l
                 f"unknown front matter key `{key}` (known: {known})",
             )
     deck, tags, reversed_ = data.get("deck"), data.get("tags", []), data.get("reversed", False)
-    if deck is not None and (not isinstance(deck, str) or not deck.strip()):
-        problem(line_of("deck"), ERROR, "bad-front-matter", "`deck` is a name")
+    if deck is not None and not isinstance(deck, (list, dict, bool)):
+        deck = str(deck).strip()  # `deck: 2024` is a name too
+    if deck is not None and (not isinstance(deck, str) or "" in deck.split("::")):
+        message = "`deck` is a name; `::` parts, if any, are not empty: `Networking::HTTP`"
+        problem(line_of("deck"), ERROR, "bad-front-matter", message)
         deck = None
     if isinstance(tags, str):
-        tags = tags.split()
+        tags = tags.replace(",", " ").split()
     if not isinstance(tags, list) or not all(
         isinstance(tag, str) and _TAG.fullmatch(tag) for tag in tags
     ):
@@ -96,4 +104,4 @@ def read_front_matter(lines: list[str], path: Path) -> tuple[FrontMatter, int, l
     if not isinstance(reversed_, bool):
         problem(line_of("reversed"), ERROR, "bad-front-matter", "`reversed` is `true` or `false`")
         reversed_ = False
-    return FrontMatter(deck.strip() if deck else None, tuple(tags), reversed_), end + 1, problems
+    return FrontMatter(deck or None, tuple(tags), reversed_), end + 1, problems

@@ -61,7 +61,9 @@ class NoteType:
 
 
 FRONT = '<div class="question">{{Question}}</div>'
-BACK = f'{FRONT}\n<hr id="answer">\n<div class="answer">{{{{Answer}}}}</div>'
+# The back shows the front as Anki's own note types do, so that sound on the front follows
+# Anki's "replay question audio" option.
+BACK = '{{FrontSide}}\n<hr id="answer">\n<div class="answer">{{Answer}}</div>'
 CLOZE_SIDE = '<div class="cloze-card">{{cloze:Text}}</div>'
 
 BASIC = NoteType(
@@ -91,8 +93,7 @@ REVERSED = NoteType(
             "Answer → Question",
             1771152013,
             '<div class="answer">{{Answer}}</div>',
-            '<div class="answer">{{Answer}}</div>\n<hr id="answer">\n'
-            '<div class="question">{{Question}}</div>',
+            '{{FrontSide}}\n<hr id="answer">\n<div class="question">{{Question}}</div>',
         ),
     ),
 )

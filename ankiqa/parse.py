@@ -35,14 +35,26 @@ from .limits import (
     restore_mistletoe,
     too_complex,
 )
-from .tokens import BLOCK_TOKENS, FootnoteDefinition, gfm_syntax, normalize_label
+from .tokens import (
+    BLOCK_TOKENS,
+    MAX_CLOZE,
+    FootnoteDefinition,
+    find_clozes,
+    gfm_syntax,
+    normalize_label,
+)
 
 ID_LINE = re.compile(r"[ \t]*question[ \t]*id[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
 # Lines right above or below the id line that say more about the question; like the
 # id line, they are on no card.
-OPTION_LINE = re.compile(r"[ \t]*(tags|reversed)[ \t]*:[ \t]*(.*?)[ \t]*", re.IGNORECASE)
-CLOZE_MARKER = re.compile(r"\{\{c(\d+)::")
-_YES, _NO = frozenset({"yes", "true", "on"}), frozenset({"no", "false", "off"})
+# Strict, so that prose such as "Tags: they are written…" is never read as options.
+_TAG = r"[\w+#/-]+(?:::[\w+#/-]+)*"
+OPTION_LINE = re.compile(
+    rf"[ \t]*(?:(tags)[ \t]*:[ \t]*({_TAG}(?:[ \t,]+{_TAG})*)"
+    r"|(reversed)[ \t]*:[ \t]*(yes|no|true|false|on|off))[ \t]*,?[ \t]*",
+    re.IGNORECASE,
+)
+_YES = frozenset({"yes", "true", "on"})
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
@@ -231,18 +243,16 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         options = _option_lines(lines, id_lines[0], body, code_lines) if id_lines else {}
         tags = [*front_matter.tags, *_section_tags(sections)]
         reversed_ = front_matter.reversed
-        for number, (key, value) in options.items():
+        for key, value in options.values():
             if key == "tags":
                 tags += [tag for tag in re.split(r"[\s,]+", value) if tag]
-            elif value.lower() in _YES | _NO:
-                reversed_ = value.lower() in _YES
             else:
-                message = f"`reversed:` is `yes` or `no`, not `{value}`"
-                problem(number, "bad-option", message)
+                reversed_ = value.lower() in _YES
         hidden = set(id_lines) | options.keys()
         answer = ["\n" if n in hidden else lines[n - 1] for n in body]
-        outside_code = text + "".join(lines[n - 1] for n in body if n not in code_lines)
-        clozes = tuple(sorted({int(n) for n in CLOZE_MARKER.findall(outside_code)}))
+        clozes = _clozes(
+            text, line, [n for n in body if n not in code_lines | hidden], lines, problem
+        )
         kind = "cloze" if clozes else "reversed" if reversed_ else "basic"
         references, notes = definitions.used_by(text + "\n" + "".join(answer))
         blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))
@@ -320,6 +330,26 @@ class _Definitions:
         return references, notes
 
 
+def _clozes(
+    heading: str, line: int, numbers: list[int], lines: list[str], problem
+) -> tuple[int, ...]:
+    """The numbers of a question's clozes (in its heading and in its answer lines
+    `numbers`, outside code), and an error at each cloze that Anki would misread."""
+    text = heading + "\n" + "".join(lines[n - 1] for n in numbers)
+    found = set()
+    for cloze in find_clozes(text):
+        at = ([line, *numbers])[text.count("\n", 0, cloze.start)]
+        if cloze.nested:
+            problem(at, "bad-cloze", "a cloze inside a cloze: Anki packages make no card for it")
+        elif not 1 <= cloze.number <= MAX_CLOZE:
+            problem(at, "bad-cloze", f"cloze numbers go from c1 to c{MAX_CLOZE}")
+        elif "\n\n" in text[cloze.start : cloze.end].replace(" ", "").replace("\t", ""):
+            problem(at, "bad-cloze", "a cloze cannot span paragraphs: close it in the same one")
+        else:
+            found.add(cloze.number)
+    return tuple(sorted(found))
+
+
 def _option_lines(
     lines: list[str], id_line: int, body: range, code_lines: set[int]
 ) -> dict[int, tuple[str, str]]:
@@ -332,7 +362,8 @@ def _option_lines(
             match = OPTION_LINE.fullmatch(lines[number - 1][:-1])
             if not match:
                 break
-            found[number] = (match.group(1).lower(), match.group(2))
+            key = (match.group(1) or match.group(3)).lower()
+            found[number] = (key, match.group(2) or match.group(4))
             number += step
     return dict(sorted(found.items()))
 

@@ -31,7 +31,7 @@ class Source:
 
     path: Path
     root: Path
-    prefix: str = ""  # the settings' `deck-prefix`
+    settings: Settings = field(default_factory=Settings)  # of the project it belongs to
 
     @property
     def relative(self) -> Path:
@@ -41,7 +41,7 @@ class Source:
     def deck_prefix(self) -> str:
         """`Parent::Child::` for a file in `root/Parent/Child/`, below the settings'
         prefix."""
-        folders = [self.prefix] if self.prefix else []
+        folders = [self.settings.deck_prefix] if self.settings.deck_prefix else []
         return "".join(f"{folder}::" for folder in [*folders, *self.relative.parent.parts])
 
 
@@ -76,7 +76,7 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
     seen: set[Path] = set()  # a file named twice (`decks decks/a.md`) is read once
     for path in map(Path, paths):
         try:
-            prefix = find_settings(path).deck_prefix if path.exists() else ""
+            settings = find_settings(path) if path.exists() else Settings()
         except ConfigError as error:
             problems.append(Diagnostic(error.path, 1, 1, ERROR, "bad-config", error.message))
             continue
@@ -89,14 +89,14 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                 and not any(part.startswith(".") for part in file.relative_to(path).parts)
             )
             root = project_root(path)
-            sources += [Source(file, root, prefix) for file in found if _first_time(file, seen)]
+            sources += [Source(file, root, settings) for file in found if _first_time(file, seen)]
             if not found:
                 problems.append(
                     Diagnostic(path, 1, 1, ERROR, "no-decks", "no .md or .markdown files in folder")
                 )
         elif path.is_file():
             if _first_time(path, seen):
-                sources.append(Source(path, project_root(path), prefix))
+                sources.append(Source(path, project_root(path), settings))
         else:
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
     return sources, problems
@@ -197,8 +197,8 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
 
 # How a question stays of each kind.
 _KEEP_KIND = {
-    "basic": "no `{{c1::…}}` cloze and no `reversed: yes` line",
-    "reversed": "its `reversed: yes` line and no cloze",
+    "basic": "no `{{c1::…}}` cloze, no `reversed: yes` line, no `reversed: true` front matter",
+    "reversed": "a `reversed: yes` line or `reversed: true` front matter, and no cloze",
     "cloze": "a `{{c1::…}}` cloze",
 }
 
@@ -230,15 +230,21 @@ def kind_problems(
                     )
                     problems.append(Diagnostic(*where, WARNING, "cloze-removed", message))
                 continue
+            if entry.hash is None:  # removed before, and the user was told to delete it
+                message = (
+                    f"this question's id was a {entry.kind} note, removed from the Markdown;"
+                    f" it is {question.kind} now: if that note is still in Anki, delete it"
+                    " first, or Anki reports this one as conflicting"
+                )
+                problems.append(Diagnostic(*where, WARNING, "kind-changed", message))
+                continue
             message = (
                 f"this question was exported as a {entry.kind} note and is now {question.kind}:"
                 " Anki cannot change a note's type on import. Keep it"
                 f" {entry.kind} ({_KEEP_KIND[entry.kind]}), or give it a new id (delete the id"
                 " line and run `ankiqa ids`) to make a new note; the old one keeps its reviews"
             )
-            problems.append(
-                Diagnostic(question.path, question.line, 1, ERROR, "kind-changed", message)
-            )
+            problems.append(Diagnostic(*where, ERROR, "kind-changed", message))
     return problems
 
 

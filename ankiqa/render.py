@@ -144,11 +144,13 @@ class CardRenderer(HtmlRenderer):
         self._footnotes = _Footnotes()
         self._task_marks: dict[int, bool] = {}  # id of a task item's text → checked
         self._in_cloze = 0
+        self._cloze_note = False
 
     def question(self, question: Question) -> tuple[str, str]:
         """A question's front and back fields, as sanitized HTML."""
         heading, answer = question_trees(question)
         self._footnotes = _Footnotes(*_definitions(question))
+        self._cloze_note = question.kind == "cloze"
         front = "".join(self.render(child) for child in heading)
         back = self.render(answer)
         if self._footnotes.labels:
@@ -168,7 +170,16 @@ class CardRenderer(HtmlRenderer):
     # Code and math
 
     def render_block_code(self, token: block_token.BlockCode) -> str:
-        return code_block_html(token.content, token.language)
+        return self._inert(code_block_html(token.content, token.language))
+
+    def render_inline_code(self, token: span_token.InlineCode) -> str:
+        return self._inert(super().render_inline_code(token))
+
+    def _inert(self, code_html: str) -> str:
+        """Code as Anki must not read it: `[sound:…]` would play a file, and in a cloze
+        note `{{c1::…}}` would be a cloze. An empty element splits them, showing nothing."""
+        code_html = code_html.replace("[sound:", "[sound<span></span>:")
+        return code_html.replace("{{", "{<span></span>{") if self._cloze_note else code_html
 
     def render_math_block(self, token: MathBlock) -> str:
         return f'<div class="math">\\[{self._tex(token.content)}\\]</div>'
@@ -183,7 +194,7 @@ class CardRenderer(HtmlRenderer):
         """TeX for MathJax. Inside a cloze, `}}` would end the cloze for Anki: it becomes
         `} }`, the same TeX."""
         if self._in_cloze:
-            tex = tex.replace("}}", "} }").replace("::", ": :")
+            tex = tex.replace("}}", "} }").replace("::", ":{}:")
         return html.escape(tex, quote=False)
 
     # Anki's clozes, kept as Anki reads them, with the Markdown inside rendered

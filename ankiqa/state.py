@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .atomic import write_atomically
 from .notes import NoteData
-from .notetypes import NoteType
+from .notetypes import NOTE_TYPES, NoteType
 
 STATE_FILE = "ankiqa-state.jsonl"
 FORMAT = 1
@@ -116,6 +116,8 @@ class BuildState:
     def _read(self, record: dict) -> None:
         if _HEADER_KEY not in record:
             kind, clozes = record.get("kind", "basic"), tuple(record.get("clozes", ()))
+            if kind not in NOTE_TYPES:
+                raise ValueError(f"unknown kind {kind!r}")
             entry = Entry(record["hash"], record["mod"], record["file"], kind, clozes)
             self.questions[record["id"]] = entry
             return

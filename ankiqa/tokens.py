@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import accumulate
 
 from mistletoe import block_token, core_tokens, span_token, token
@@ -188,13 +189,12 @@ _MAYBE_AUTOLINK = re.compile(r"(?i:https?|ftp)://|www\.|@")
 
 class Cloze(span_token.SpanToken):
     """Anki's cloze deletion, `{{c1::text}}` or `{{c1::text::hint}}`, with Markdown, code
-    and math inside the text. A `}}` or `::` inside `$…$` math or a code span belongs to
-    the math or code, not to the cloze."""
+    and math inside the text (see `find_clozes`). Clozes that `check` refuses (nested,
+    numbered 0 or over MAX_CLOZE) are text."""
 
     parse_inner = True
     parse_group = 2
     precedence = 8
-    _start = re.compile(r"\{\{c(\d+)::")
 
     def __init__(self, match: _SpanMatch):
         self.number = int(match.group(1) or 0)
@@ -202,48 +202,81 @@ class Cloze(span_token.SpanToken):
 
     @classmethod
     def find(cls, string: str) -> list[_SpanMatch]:
-        found, position = [], 0
-        while start := cls._start.search(string, position):
-            ends = _cloze_ends(string, start.end())
-            if ends is None:
-                position = start.end()
+        found = []
+        for cloze in find_clozes(string):
+            if cloze.nested or not 1 <= cloze.number <= MAX_CLOZE:
                 continue
-            text_end, hint_start, end = ends
-            groups = [(start.start(), end), start.span(1), (start.end(), text_end)]
-            groups.append((hint_start, end - 2) if hint_start else (-1, -1))
+            groups = [(cloze.start, cloze.end), cloze.number_span, cloze.text]
+            groups.append(cloze.hint or (-1, -1))
             found.append(_SpanMatch(string, groups))
-            position = end
         return found
 
 
-def _cloze_ends(string: str, start: int) -> tuple[int, int, int] | None:
-    """Where a cloze's text ends, its hint starts (0 if none) and the cloze ends, read
-    from `start`: the first `::` and `}}` outside math and code spans."""
-    index, text_end, hint_start, math, code = start, 0, 0, "", ""
-    while index < len(string):
-        if code:
-            if string.startswith(code, index):
-                index, code = index + len(code), ""
-            else:
-                index += 1
+MAX_CLOZE = 500  # cloze numbers Anki's package import takes: far more than a card needs
+_CLOZE_START = re.compile(r"\{\{c(\d+)::")
+
+
+@dataclass(frozen=True)
+class ClozeSpan:
+    start: int
+    end: int
+    number: int
+    number_span: tuple[int, int]
+    text: tuple[int, int]
+    hint: tuple[int, int] | None
+    nested: bool  # another cloze inside it
+
+
+def find_clozes(string: str) -> list[ClozeSpan]:
+    """The clozes in `string`, by Anki's reading of them but for Markdown: a `}}` or `::`
+    inside `$…$` math or a code span belongs to the math or code, and a `{{c1::` inside a
+    code span is code. In one pass: after a cloze that is never closed, none is."""
+    found: list[ClozeSpan] = []
+    code_spans = [match.span() for match in core_tokens.code_pattern.finditer(string)]
+    position, code_index, code_end = 0, 0, -1
+    while opener := _CLOZE_START.search(string, position):
+        while code_index < len(code_spans) and code_spans[code_index][0] <= opener.start():
+            code_end = max(code_end, code_spans[code_index][1])
+            code_index += 1
+        if opener.start() < code_end:  # in a code span: code
+            position = opener.end()
             continue
+        cloze = _cloze_at(string, opener)
+        if cloze is None:
+            break
+        found.append(cloze)
+        position = cloze.end
+    return found
+
+
+def _cloze_at(string: str, opener: re.Match) -> ClozeSpan | None:
+    index, depth, text_end, hint_start, nested = opener.end(), 0, 0, 0, False
+    while index < len(string):
         character = string[index]
         if character == "\\":
             index += 2
         elif character == "`":
-            end = index
-            while end < len(string) and string[end] == "`":
-                end += 1
-            code, index = string[index:end], end
+            code = core_tokens.code_pattern.match(string, index)
+            index = code.end() if code else index + 1
         elif character == "$":
-            run = "$$" if string.startswith("$$", index) else "$"
-            math = "" if math == run else math or run
-            index += len(run)
-        elif not math and string.startswith("::", index) and not text_end:
+            math = DisplayMath.pattern.match(string, index) or InlineMath.pattern.match(
+                string, index
+            )
+            index = math.end() if math else index + 1
+        elif inner := _CLOZE_START.match(string, index):
+            depth, nested, index = depth + 1, True, inner.end()
+        elif string.startswith("}}", index):
+            if not depth:
+                text = (opener.end(), text_end or index)
+                hint = (hint_start, index) if hint_start else None
+                number = int(opener.group(1))
+                return ClozeSpan(
+                    opener.start(), index + 2, number, opener.span(1), text, hint, nested
+                )
+            depth, index = depth - 1, index + 2
+        elif not depth and not text_end and string.startswith("::", index):
             text_end, hint_start = index, index + 2
             index += 2
-        elif not math and string.startswith("}}", index):
-            return (text_end or index), hint_start, index + 2
         else:
             index += 1
     return None

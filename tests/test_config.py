@@ -93,3 +93,31 @@ def test_settings_that_cannot_be_used_are_an_error(
     result = CliRunner().invoke(app, ["check", str(root / "decks")])
     assert result.exit_code == 1
     assert f"pyproject.toml:1:1: error[bad-config]: {message}" in result.output
+
+
+def test_without_paths_the_settings_decks_folder_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path, 'decks = "notes"\n')
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "in 2 files" in result.output or result.output.count("malformed-id") == 2
+
+
+def test_other_tools_files_and_ankiqa_toml(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("this is = not [ toml")  # not ankiqa's
+    root = tmp_path / "project"
+    write_deck(root / "cards" / "rust.md", QUESTION.format(name="rust"))
+    (root / "ankiqa.toml").write_text('[tool.ankiqa]\ndecks = "cards"\ndeck-prefix = "P"\n')
+    assert ankiqa.export([root / "cards"], now=1_700_000_000).decks == ["P::rust"]
+
+
+def test_each_project_keeps_its_own_settings(tmp_path: Path) -> None:
+    first = project(tmp_path / "a", 'dist = "out-a"\n')
+    second = project(tmp_path / "b", 'dist = "out-b"\n')
+    for deck in (second / "decks").rglob("*.md"):  # ids are unique across one export
+        deck.write_text(deck.read_text().replace("-id", "-b-id"))
+    result = ankiqa.export([first / "decks", second / "decks"], now=1_700_000_000)
+    written = sorted(path.relative_to(tmp_path).as_posix() for path in result.written)
+    assert written[0].startswith("a/project/out-a/") and written[-1].startswith("b/project/out-b/")

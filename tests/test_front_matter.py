@@ -74,3 +74,18 @@ def test_a_front_matter_deck_imports_as_written(tmp_path: Path) -> None:
     assert (http["deck"], sorted(http["tags"])) == ("Networking::HTTP", ["exam::2027", "net"])
     assert http["notetype"] == "ankiqa Q&A reversed"
     assert notes[note_guid("fm-2")]["notetype"] == "ankiqa Q&A"
+
+
+def test_a_file_opening_with_a_rule_has_no_front_matter(tmp_path: Path) -> None:
+    text = "---\n### Q1\nA\nquestion id: a\n---\n### Q2\nB\nquestion id: b\n"
+    deck = ankiqa.parse_deck(text, tmp_path / "rules.md")
+    assert [q.id for q in deck.questions] == ["a", "b"] and deck.diagnostics == ()
+
+
+def test_front_matter_values_as_people_write_them(tmp_path: Path) -> None:
+    question = "### Q\nA\nquestion id: q\n"
+    deck = ankiqa.parse_deck(f"---\ndeck: 2024\ntags: a, b\n---\n{question}", tmp_path / "d.md")
+    assert (deck.deck, deck.questions[0].tags, deck.diagnostics) == ("2024", ("a", "b"), ())
+    for front in ("deck: '::Weird::'\n", "deck: " + "[" * 2000 + "\n"):
+        deck = ankiqa.parse_deck(f"---\n{front}---\n{question}", tmp_path / "d.md")
+        assert [d.code for d in deck.diagnostics] == ["bad-front-matter"], front

@@ -99,9 +99,14 @@ def test_changing_a_questions_kind_is_refused_and_writes_nothing(tmp_path: Path)
     assert after == before
 
 
-def test_a_bad_option_is_an_error_at_its_line(tmp_path: Path) -> None:
-    deck = ankiqa.parse_deck("### Q\n\nA.\n\nreversed: maybe\nquestion id: q\n", tmp_path / "d.md")
-    assert [(d.line, d.code) for d in deck.diagnostics] == [(5, "bad-option")]
+@pytest.mark.parametrize(
+    "line",
+    ["Reversed: the original list is not changed.", "Tags: they are written in brackets."],
+)
+def test_prose_next_to_the_id_line_stays_on_the_card(tmp_path: Path, line: str) -> None:
+    deck = ankiqa.parse_deck(f"### Q\n\nA.\n{line}\nquestion id: q\n", tmp_path / "d.md")
+    (question,) = deck.questions
+    assert question.answer == f"A.\n{line}" and question.kind == "basic" and question.tags == ()
 
 
 def test_a_removed_cloze_number_is_reported_and_its_card_stays_in_anki(tmp_path: Path) -> None:
@@ -116,7 +121,8 @@ def test_a_removed_cloze_number_is_reported_and_its_card_stays_in_anki(tmp_path:
         1,
         "warning",
     ) and "cloze c2 removed" in removed.message
-    ankiqa.export([deck.parent], output=tmp_path / "2.apkg", now=1_700_000_100)
+    exported = ankiqa.export([deck.parent], output=tmp_path / "2.apkg", now=1_700_000_100)
+    assert [d.code for d in exported.notices] == ["cloze-removed"]  # the CLI prints notices
 
     col = open_collection(tmp_path / "col")
     try:
@@ -134,3 +140,67 @@ def test_a_removed_cloze_number_is_reported_and_its_card_stays_in_anki(tmp_path:
         for d in ankiqa.check_project(ankiqa.load_project([deck.parent]))
         if d.code == "cloze-removed"
     ]
+
+
+def answer_of(tmp_path: Path, markdown: str) -> tuple[str, tuple[str, ...]]:
+    """A one-question deck's kind and fields."""
+    deck = ankiqa.parse_deck(markdown, tmp_path / "d.md")
+    assert [d.code for d in deck.diagnostics if d.severity == "error"] == []
+    (note,) = ankiqa.build_notes(deck, tmp_path)
+    return note.note_type.kind, note.fields
+
+
+def test_dollar_amounts_in_clozes_are_not_math(tmp_path: Path) -> None:
+    kind, fields = answer_of(
+        tmp_path, "### Prices\n\nA coffee {{c1::$5}} and a cake {{c2::$10}}.\n\nquestion id: q\n"
+    )
+    assert kind == "cloze"
+    assert "<p>A coffee {{c1::$5}} and a cake {{c2::$10}}.</p>" in fields[0]
+
+
+def test_a_cloze_marker_in_code_is_code(tmp_path: Path) -> None:
+    kind, fields = answer_of(tmp_path, "### Q\n\nWrap it: `{{c1::Paris}} is`.\n\nquestion id: q\n")
+    assert kind == "basic" and fields[1] == "<p>Wrap it: <code>{{c1::Paris}} is</code>.</p>"
+    # In a cloze note, Anki would read it as a cloze: it is split by an empty element.
+    kind, fields = answer_of(
+        tmp_path, "### Q\n\n{{c1::A}}, `{{c2::code}}` and `[sound:x.mp3]`\n\nquestion id: q\n"
+    )
+    assert kind == "cloze"
+    assert "<code>{<span></span>{c2::code}}</code>" in fields[0]
+    assert "<code>[sound<span></span>:x.mp3]</code>" in fields[0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("{{c1::outer {{c2::inner}} rest}}", "a cloze inside a cloze"),
+        ("Only {{c0::zero}}.", "cloze numbers go from c1 to c500"),
+        ("{{c1::one\n\ntwo}}", "a cloze cannot span paragraphs"),
+    ],
+)
+def test_clozes_anki_would_misread_are_errors(tmp_path: Path, answer: str, message: str) -> None:
+    deck = ankiqa.parse_deck(f"### Q\n\n{answer}\n\nquestion id: q\n", tmp_path / "d.md")
+    (problem,) = deck.diagnostics
+    assert (problem.line, problem.code, problem.message.startswith(message)) == (
+        3,
+        "bad-cloze",
+        True,
+    )
+
+
+def test_many_unclosed_cloze_markers_are_read_in_one_pass(tmp_path: Path) -> None:
+    deck = ankiqa.parse_deck(
+        f"### Q\n\n{'{{c1::a ' * 12_000}\n\nquestion id: q\n", tmp_path / "d.md"
+    )
+    assert deck.questions[0].kind == "basic"  # never closed: no cloze, and no wait
+
+
+def test_a_removed_question_may_come_back_as_another_kind_with_a_warning(tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "decks" / "d.md", "### Q\n\nA.\n\nquestion id: q1\n")
+    ankiqa.export([deck.parent], output=tmp_path / "1.apkg", now=1_700_000_000)
+    write_deck(deck, "### Other\n\nB.\n\nquestion id: q2\n")
+    ankiqa.export([deck.parent], output=tmp_path / "2.apkg", now=1_700_000_100)  # q1 removed
+    write_deck(deck, "### Q\n\n{{c1::A}}.\n\nquestion id: q1\n")
+    result = ankiqa.export([deck.parent], output=tmp_path / "3.apkg", now=1_700_000_200)
+    changed = [(d.code, d.severity) for d in result.warnings if d.code != "malformed-id"]
+    assert changed == [("kind-changed", "warning")]

@@ -182,3 +182,10 @@ def test_other_note_types_and_kinds_are_recorded_and_read_back() -> None:
     again = BuildState.from_text(text)
     assert again == state
     assert (again.questions["c"].kind, again.questions["q"].kind) == ("cloze", "basic")
+
+
+def test_a_state_line_with_an_unknown_kind_is_damage() -> None:
+    with pytest.raises(StateError):
+        BuildState.from_text(
+            '{"id": "q", "file": "d.md", "hash": "h", "mod": 1, "kind": "Cloze"}\n'
+        )
