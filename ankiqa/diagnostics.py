@@ -19,6 +19,7 @@ CODES = frozenset(
         "bad-state",
         "cannot-add-id",
         "cloze-removed",
+        "control-character",
         "duplicate-id",
         "empty-answer",
         "empty-question",

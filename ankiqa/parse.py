@@ -59,6 +59,7 @@ _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
 _QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL: see nul-character
 _DEFINITION_LINE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S")
 
 
@@ -178,6 +179,15 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         column = lines[number - 1].index("\x00") + 1
         problems.append(Diagnostic(path, number, column, WARNING, "nul-character", message))
         lines = [line.replace("\x00", "\ufffd") for line in lines]
+
+    for number, line in enumerate(lines, 1):
+        if control := _CONTROL.search(line):
+            code_point = f"U+{ord(control.group()):04X}"
+            message = f"control character {code_point} (invisible) is removed from the card"
+            diagnostic = Diagnostic(
+                path, number, control.start() + 1, WARNING, "control-character", message
+            )
+            problems.append(diagnostic)
 
     front_matter, front_lines, found = read_front_matter(lines, path)
     problems += found

@@ -10,6 +10,7 @@ Link reference definitions and footnotes belong to the whole deck file, as on Gi
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from mistletoe.html_renderer import HtmlRenderer
 from .highlight import code_block_html
 from .limits import restore_mistletoe
 from .parse import Question
-from .sanitize import cleaner, filter_raw_html
+from .sanitize import cleaner, filter_raw_html, url_allowed
 from .tokens import (
     BLOCK_TOKENS,
     SPAN_TOKENS,
@@ -155,17 +156,22 @@ class CardRenderer(HtmlRenderer):
         back = self.render(answer)
         if self._footnotes.labels:
             back = back.rstrip("\n") + self._footnotes_section()
-        return self._cleaner.clean(front).strip(), self._cleaner.clean(back).strip()
+        return self._clean(front).strip(), self._clean(back).strip()
 
     def markdown(self, text: str) -> str:
         """A whole Markdown document (an answer) as sanitized HTML."""
         self._footnotes = _Footnotes()
-        return self._cleaner.clean(self.render(parse_markdown(text))).strip()
+        return self._clean(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
         """One line of inline Markdown (a question's heading) as sanitized HTML, without a <p>."""
         html_text = "".join(self.render(token) for token in parse_inline(text))
-        return self._cleaner.clean(html_text).strip()
+        return self._clean(html_text).strip()
+
+    def _clean(self, html_text: str) -> str:
+        """The last step of every field: the sanitizer, then no control character, which
+        Anki cannot store (U+001F separates fields: one would break the whole package)."""
+        return CONTROL_CHARACTERS.sub("", self._cleaner.clean(html_text))
 
     # Code and math
 
@@ -191,8 +197,10 @@ class CardRenderer(HtmlRenderer):
         return f"\\({self._tex(token.content)}\\)"
 
     def _tex(self, tex: str) -> str:
-        """TeX for MathJax. Inside a cloze, `}}` would end the cloze for Anki: it becomes
+        """TeX for MathJax. Its `\\href` and `\\url` make links, so their URLs obey the
+        sanitizer's rules. Inside a cloze, `}}` would end the cloze for Anki: it becomes
         `} }`, the same TeX."""
+        tex = _TEX_LINK.sub(_safe_tex_link, tex)
         if self._in_cloze:
             tex = tex.replace("}}", "} }").replace("::", ":{}:")
         return html.escape(tex, quote=False)
@@ -332,6 +340,14 @@ SOUND_SUFFIXES = frozenset({".mp3", ".ogg", ".wav", ".m4a", ".flac", ".mp4", ".w
 def is_sound(src: str) -> bool:
     """Whether `src` names a sound or video file, which Anki plays with `[sound:…]`."""
     return PurePosixPath(urlsplit(src).path).suffix.lower() in SOUND_SUFFIXES
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TEX_LINK = re.compile(r"(\\(?:href|url)\s*\{)([^{}]*)(\})")
+
+
+def _safe_tex_link(match: re.Match) -> str:
+    return match.group() if url_allowed(match.group(2)) else f"{match.group(1)}#{match.group(3)}"
 
 
 def _shortcut_label(token: object) -> str | None:

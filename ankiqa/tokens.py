@@ -173,7 +173,10 @@ class ExtendedAutolink(span_token.SpanToken):
         found = list(find_autolinks(string))
         if not found:
             return []
-        protected = sorted((start, end) for start, end, _, _ in _protected_spans(string))
+        protected = [(start, end) for start, end, _, _ in _protected_spans(string)]
+        for math in (DisplayMath, InlineMath):  # TeX's `\\url{…}` is TeX
+            protected += [match.span() for match in _math_matches(math.pattern, string)]
+        protected.sort()
         matches, index, covered_to = [], 0, -1
         for link in found:
             while index < len(protected) and protected[index][0] <= link.start:

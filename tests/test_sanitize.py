@@ -251,3 +251,26 @@ def test_scripts_are_gone_from_a_real_anki_collection(tmp_path: Path) -> None:
     assert "<kbd>keys</kbd>" in front
     assert "<summary>Kept</summary>" in back and "Still here." in back
     assert "<a>a link</a>" in back and "<a>an HTML link</a>" in back
+
+
+def test_control_characters_never_reach_a_field_and_anki_takes_the_package(tmp_path: Path) -> None:
+    """U+001F separates Anki's fields: one in a field made Anki reject the whole package."""
+    deck = write_deck(
+        tmp_path / "decks" / "ctl.md", "### Q\x1f?\n\nA\x1fB\x07C\n\nquestion id: ctl\n"
+    )
+    found = [(d.line, d.column, d.code) for d in ankiqa.check_decks([deck.parent])]
+    assert (1, 6, "control-character") in found and (3, 2, "control-character") in found
+    apkg = tmp_path / "ctl.apkg"
+    ankiqa.export([deck.parent], output=apkg, now=1_700_000_000)
+    col = open_collection(tmp_path / "col")
+    try:
+        assert import_package(col, apkg).new == 1
+        (note,) = notes_by_guid(col).values()
+    finally:
+        col.close()
+    assert (note["fields"]["Question"], note["fields"]["Answer"]) == ("Q?", "<p>ABC</p>")
+
+
+def test_tex_links_obey_the_url_rules() -> None:
+    html = field("$\\href{javascript:alert(1)}{x}$ and $$\\url{https://ok.org}$$")
+    assert html == "<p>\\(\\href{#}{x}\\) and \\[\\url{https://ok.org}\\]</p>"
