@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sqlite3
 import sys
 from functools import lru_cache
@@ -63,7 +62,7 @@ class Cache:
             db.execute("pragma journal_mode=wal")
             db.execute("create table if not exists fields (key text primary key, front, back)")
             db.execute("create table if not exists clean (key text primary key)")
-            db.execute("create table if not exists parsed (key text primary key, deck_file)")
+            db.execute("create table if not exists parsed (key text primary key, deck_file text)")
             self._db = db
         except (OSError, sqlite3.Error):
             return
@@ -107,22 +106,22 @@ class Cache:
         except sqlite3.Error:
             return
 
-    def parsed(self, key: str) -> object | None:
-        """What `put_parsed` stored under `key` (a parsed deck file)."""
+    def parsed(self, key: str) -> str | None:
+        """What `put_parsed` stored under `key`: a parsed deck file as JSON (data, never
+        code: the caller checks it, as anything read from a shared folder)."""
         if self._db is None:
             return None
         try:
             row = self._db.execute("select deck_file from parsed where key=?", (key,)).fetchone()
-            return pickle.loads(row[0]) if row else None
-        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            return row[0] if row and isinstance(row[0], str) else None
+        except sqlite3.Error:
             return None
 
-    def put_parsed(self, key: str, deck_file: object) -> None:
+    def put_parsed(self, key: str, deck_file: str) -> None:
         if self._db is None:
             return
         try:
-            row = (key, pickle.dumps(deck_file, protocol=pickle.HIGHEST_PROTOCOL))
-            self._db.execute("insert or replace into parsed values (?, ?)", row)
+            self._db.execute("insert or replace into parsed values (?, ?)", (key, deck_file))
         except sqlite3.Error:
             return
 

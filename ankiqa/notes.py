@@ -99,7 +99,9 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
                 continue
             images.clear()
             fields = rendered.get(question.render_key)
-            if fields is None:
+            if fields is not None:  # the cache may be shared: what it gives is sanitized again
+                fields = renderer.clean_field(fields[0]), renderer.clean_field(fields[1])
+            else:
                 fields = renderer.question(question)
                 if not images:
                     rendered.put(question.render_key, *fields)

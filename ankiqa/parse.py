@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mistletoe import Document, block_token, span_token
@@ -111,11 +112,57 @@ def read_deck_file(path: Path, deck_prefix: str = "", cache: Path | None = None)
         return DeckFile(path, deck_prefix + path.stem, (), (text,))
     with Cache(cache) as parsed:
         key = hashlib.sha256(f"{path}\0{deck_prefix}\0{text}".encode()).hexdigest()
-        deck_file = parsed.parsed(key)
-        if not isinstance(deck_file, DeckFile):
+        cached = parsed.parsed(key)
+        deck_file = from_json(cached) if cached is not None else None
+        if deck_file is None:
             deck_file = parse_deck(text, path, deck_prefix)
-            parsed.put_parsed(key, deck_file)
+            parsed.put_parsed(key, to_json(deck_file))
     return deck_file
+
+
+def to_json(deck_file: DeckFile) -> str:
+    """A parsed deck file as JSON, for the cache: data only, never code."""
+    questions = [
+        {**asdict(question), "path": str(question.path)} for question in deck_file.questions
+    ]
+    diagnostics = [{**d.to_json(), "file": str(d.path)} for d in deck_file.diagnostics]
+    record = {"path": str(deck_file.path), "deck": deck_file.deck}
+    return json.dumps({**record, "questions": questions, "diagnostics": diagnostics})
+
+
+def from_json(text: str) -> DeckFile | None:
+    """What `to_json` wrote, or None for anything else: a cache row is never trusted."""
+    try:
+        record = json.loads(text)
+        for question in record["questions"]:
+            texts = [question[key] for key in ("heading", "answer", "deck", "kind")]
+            numbers = [question[key] for key in ("line", "end_line", "answer_line")]
+            if not all(isinstance(value, str) for value in texts) or not all(
+                type(value) is int for value in numbers
+            ):
+                return None
+        questions = tuple(
+            Question(
+                **{
+                    **question,
+                    "path": Path(question["path"]),
+                    "tags": tuple(map(str, question["tags"])),
+                    "clozes": tuple(map(int, question["clozes"])),
+                    "references": tuple(tuple(map(str, r)) for r in question["references"]),
+                    "notes": tuple(tuple(map(str, n)) for n in question["notes"]),
+                }
+            )
+            for question in record["questions"]
+        )
+        diagnostics = tuple(
+            Diagnostic(
+                Path(d["file"]), d["line"], d["column"], d["severity"], d["code"], d["message"]
+            )
+            for d in record["diagnostics"]
+        )
+        return DeckFile(Path(record["path"]), record["deck"], questions, diagnostics)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def read_bytes(path: Path) -> bytes | Diagnostic:

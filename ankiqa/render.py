@@ -156,19 +156,19 @@ class CardRenderer(HtmlRenderer):
         back = self.render(answer)
         if self._footnotes.labels:
             back = back.rstrip("\n") + self._footnotes_section()
-        return self._clean(front).strip(), self._clean(back).strip()
+        return self.clean_field(front).strip(), self.clean_field(back).strip()
 
     def markdown(self, text: str) -> str:
         """A whole Markdown document (an answer) as sanitized HTML."""
         self._footnotes = _Footnotes()
-        return self._clean(self.render(parse_markdown(text))).strip()
+        return self.clean_field(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
         """One line of inline Markdown (a question's heading) as sanitized HTML, without a <p>."""
         html_text = "".join(self.render(token) for token in parse_inline(text))
-        return self._clean(html_text).strip()
+        return self.clean_field(html_text).strip()
 
-    def _clean(self, html_text: str) -> str:
+    def clean_field(self, html_text: str) -> str:
         """The last step of every field: the sanitizer, then no control character, which
         Anki cannot store (U+001F separates fields: one would break the whole package)."""
         return CONTROL_CHARACTERS.sub("", self._cleaner.clean(html_text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,19 @@ def test_a_deck_file_with_the_same_bytes_is_not_parsed_again(decks: Path, tmp_pa
     assert [p.name for p in parsed] == ["other.md"]
     assert second.deck_files[1] == first.deck_files[1]  # web-servers.md, from the cache
     assert second.deck_files[0].questions[0].answer == "B."
+
+
+def test_the_cache_holds_no_code_and_what_it_gives_is_sanitized(decks: Path, tmp_path) -> None:
+    """A shared cache folder (CI caches, containers) must not run code or put a script
+    on a card: parsed files are JSON, checked when read; rendered fields are cleaned."""
+    ankiqa.export([decks], output=tmp_path / "a.apkg", now=1_800_000_000)
+    (db,) = cache.default_folder().glob("render-*.sqlite")
+    connection = sqlite3.connect(db)
+    script = "<script>alert(1)</script><p>poisoned</p>"
+    connection.execute("update fields set back = ?", (script,))
+    connection.execute("update parsed set deck_file = ?", ('{"questions": [{"heading": 3}]}',))
+    connection.commit()
+    connection.close()
+    notes = ankiqa.build_decks([decks])
+    assert len(notes) == 6  # the damaged parsed row was not used: the file was read again
+    assert {note.fields[1] for note in notes} == {"<p>poisoned</p>"}  # cleaned on the way out
