@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ DEFAULT_DIST = Path("dist")
 class RemovedQuestion:
     id: str
     file: Path  # where it was last seen
+    # False when Anki stores it as it stores a live question's id (fields are kept NFC):
+    # a search for it would find that note too.
+    searchable: bool = True
 
 
 @dataclass
@@ -147,6 +151,7 @@ def _removed_questions(project: Project) -> list[RemovedQuestion]:
     a deck file it did not read holds is not gone: it moved there.
     """
     present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
+    live = {_nfc(question_id) for question_id in present if question_id}
     read = {(source.root, source.relative.as_posix()) for source in project.sources}
     removed = []
     for root, state in project.states.items():
@@ -161,8 +166,14 @@ def _removed_questions(project: Project) -> list[RemovedQuestion]:
             elsewhere = _ids_in_deck_files(root, skip={path for r, path in read if r == root})
             gone = [question_id for question_id in gone if question_id not in elsewhere]
         state.mark_removed(gone)
-        removed += [RemovedQuestion(q, root / state.questions[q].file) for q in gone]
+        removed += [
+            RemovedQuestion(q, root / state.questions[q].file, _nfc(q) not in live) for q in gone
+        ]
     return sorted(removed)
+
+
+def _nfc(question_id: str) -> str:
+    return unicodedata.normalize("NFC", question_id)
 
 
 def _ids_in_deck_files(root: Path, skip: set[str]) -> set[str]:

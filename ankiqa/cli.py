@@ -13,7 +13,7 @@ import typer
 from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
 from .config import default_decks
-from .diagnostics import DeckError, Diagnostic, errors
+from .diagnostics import DeckError, Diagnostic, errors, printable
 from .diff import PackageError, compare
 from .ids import add_ids_to_files
 from .project import check_project, load_project
@@ -94,15 +94,24 @@ def export_command(
         typer.echo(f"{_count(len(result.warnings), 'warning')}: see `ankiqa check`", err=True)
     typer.echo(f"{_count(result.notes, 'note')} in {_count(len(result.decks), 'deck')}")
     for path in result.written:
-        typer.echo(f"wrote {path}")
+        typer.echo(f"wrote {printable(str(path))}")
     for path in result.up_to_date:
-        typer.echo(f"{path} is up to date")
+        typer.echo(f"{printable(str(path))} is up to date")
     if result.removed:
         typer.echo(f"{_count(len(result.removed), 'question')} removed from the Markdown:")
         for question in result.removed:
-            typer.echo(f"  {question.id}  (was in {question.file})")
-        typer.echo("A package cannot delete notes. To delete them in Anki, search the browser for:")
-        typer.echo(f"  {anki_search(question.id for question in result.removed)}")
+            typer.echo(f"  {printable(question.id)}  (was in {printable(str(question.file))})")
+        searchable = [question.id for question in result.removed if question.searchable]
+        if searchable:
+            typer.echo(
+                "A package cannot delete notes. To delete them in Anki, search the browser for:"
+            )
+            typer.echo(f"  {printable(anki_search(searchable))}")
+        if len(searchable) < len(result.removed):
+            typer.echo(
+                "Some removed ids are stored by Anki like a live question's id (Unicode"
+                " normalization): no search is offered for them, as it would find both."
+            )
 
 
 @app.command("check")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ CODES = frozenset(
         "image-not-found",
         "image-outside-root",
         "kind-changed",
+        "lookalike-id",
         "malformed-id",
         "missing-id",
         "no-decks",
@@ -69,8 +71,8 @@ class Diagnostic:
             raise ValueError(f"undocumented diagnostic code {self.code!r}: add it to CODES")
 
     def __str__(self) -> str:
-        where = f"{self.path.as_posix()}:{self.line}:{self.column}"
-        return f"{where}: {self.severity}[{self.code}]: {self.message}"
+        where = f"{printable(self.path.as_posix())}:{self.line}:{self.column}"
+        return f"{where}: {self.severity}[{self.code}]: {printable(self.message)}"
 
     def to_json(self) -> dict:
         return {
@@ -81,6 +83,16 @@ class Diagnostic:
             "code": self.code,
             "message": self.message,
         }
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control characters (escape sequences, line
+    breaks inside a file name) written as `\\xNN`, so a shared deck cannot drive the
+    terminal or break the `file:line` format."""
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

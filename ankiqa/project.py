@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -157,7 +158,7 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = 
     deck_files = [read_deck_file(source.path, source.deck_prefix, cache) for source in sources]
     for deck_file in deck_files:
         problems += deck_file.diagnostics
-    problems += duplicate_ids(deck_files)
+    problems += duplicate_ids(deck_files) + lookalike_ids(deck_files)
     states = {}
     for root in sorted({source.root for source in sources}):
         try:
@@ -193,6 +194,54 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
                 Diagnostic(question.path, question.line, 1, ERROR, "duplicate-id", message)
             )
     return problems
+
+
+def lookalike_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
+    """A warning at every question whose id looks like another's but is not the same:
+    they differ only in case, Unicode normalization or invisible characters (two notes,
+    where the author meant one), or mix scripts (a Cyrillic letter among Latin ones)."""
+    places = defaultdict(list)
+    for deck_file in deck_files:
+        for question in deck_file.questions:
+            if question.id is not None:
+                places[id_skeleton(question.id)].append(question)
+    problems = []
+    for questions in places.values():
+        if len({q.id for q in questions}) < 2:
+            continue
+        for question in questions:
+            others = ", ".join(
+                f"`{q.id}` at {q.path.as_posix()}:{q.line}"
+                for q in questions
+                if q.id != question.id
+            )
+            message = f"question id `{question.id}` looks like {others}: two notes, on purpose?"
+            where = (question.path, question.line, 1)
+            problems.append(Diagnostic(*where, WARNING, "lookalike-id", message))
+    for deck_file in deck_files:
+        for question in deck_file.questions:
+            scripts = _scripts(question.id or "")
+            if len(scripts) > 1:
+                message = (
+                    f"question id `{question.id}` mixes scripts ({', '.join(sorted(scripts))})"
+                )
+                where = (question.path, question.line, 1)
+                problems.append(Diagnostic(*where, WARNING, "lookalike-id", message))
+    return problems
+
+
+def id_skeleton(question_id: str) -> str:
+    """What an id looks like: normalized (NFKC, as Anki also stores fields normalized),
+    case-folded, without invisible characters."""
+    visible = "".join(
+        c for c in unicodedata.normalize("NFKC", question_id) if unicodedata.category(c) != "Cf"
+    )
+    return "".join(visible.split()).casefold()
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of the letters in `text`, by the first word of their Unicode names."""
+    return {unicodedata.name(c, "?").split()[0] for c in text if c.isalpha()}
 
 
 # How a question stays of each kind.

@@ -291,3 +291,18 @@ def test_every_rule_sees_every_question(tmp_path: Path, monkeypatch: pytest.Monk
     deck = write_deck(tmp_path / "deck.md", "### Plain?\n\nPlain words.\n\nquestion id: q\n")
     check(deck)
     assert seen.count("Paragraph") == 1 and seen.count("RawText") == 2  # heading and answer
+
+
+def test_lookalike_ids_are_warned_about_at_every_place(tmp_path: Path) -> None:
+    ids = ["CaseID", "caseid", "caf\u00e9", "cafe\u0301", "zero\u200bwidth", "zerowidth"]
+    ids.append("p\u0430ssword")  # a Cyrillic letter among Latin ones
+    text = "".join(f"### Q{n}\n\nA.\n\nquestion id: {q}\n\n" for n, q in enumerate(ids))
+    deck = write_deck(tmp_path / "ids.md", text)
+    found = [d.line for d in check(deck) if d.code == "lookalike-id"]
+    assert found == [1 + 6 * n for n in range(len(ids))]  # every question's heading
+
+
+def test_names_are_printed_without_terminal_control_characters(tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "evil\x1b[31m.md", "### Q\n\nA.\n\nquestion id: \x1b]0;x\x07\n")
+    result = run(str(deck))
+    assert "\x1b" not in result.output and "evil\\x1b[31m.md:" in result.output

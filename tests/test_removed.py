@@ -3,10 +3,15 @@ that finds exactly their notes in Anki."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from anki_client import import_package, open_collection
+from conftest import write_deck
+from typer.testing import CliRunner
 
 import ankiqa
 from ankiqa.build import anki_search
+from ankiqa.cli import app
 
 TRICKY_IDS = (
     "weird_id*x:y",
@@ -45,3 +50,14 @@ def test_removed_questions_are_reported_once_and_found_by_the_search(tmp_path):
 
     again = ankiqa.export([decks], output=tmp_path / "all.apkg", now=1_800_000_200)
     assert again.removed == []
+
+
+def test_no_removal_search_is_offered_that_would_find_a_live_note(tmp_path: Path) -> None:
+    """Anki stores fields NFC: a search for a removed NFD id would find the NFC one."""
+    decks = tmp_path / "decks"
+    write_deck(decks / "d.md", "### A\n\nA.\n\nquestion id: cafe\u0301\n")
+    ankiqa.export([decks], output=tmp_path / "1.apkg", now=1_700_000_000)
+    write_deck(decks / "d.md", "### A\n\nA.\n\nquestion id: caf\u00e9\n")
+    result = CliRunner().invoke(app, ["export", str(decks), "-o", str(tmp_path / "2.apkg")])
+    assert "1 question removed" in result.output
+    assert "search the browser" not in result.output and "no search is offered" in result.output
