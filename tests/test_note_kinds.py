@@ -204,3 +204,26 @@ def test_a_removed_question_may_come_back_as_another_kind_with_a_warning(tmp_pat
     result = ankiqa.export([deck.parent], output=tmp_path / "3.apkg", now=1_700_000_200)
     changed = [(d.code, d.severity) for d in result.warnings if d.code != "malformed-id"]
     assert changed == [("kind-changed", "warning")]
+
+
+def test_one_package_of_many_decks_and_kinds_imports_whole(tmp_path: Path) -> None:
+    """Decks and note types are written once for the whole package (genanki rewrote
+    them per deck: quadratic); Anki reads every deck and note type from it."""
+    decks = tmp_path / "decks"
+    for n in range(5):
+        write_deck(
+            decks / f"d{n}.md",
+            f"### Q{n}\n\nA.\n\nquestion id: q{n}\n\n### C{n}\n\n{{{{c1::x}}}}\n\nquestion id: c{n}\n",
+        )
+    ankiqa.export([decks], output=tmp_path / "all.apkg", now=1_700_000_000)
+    col = open_collection(tmp_path / "col")
+    try:
+        counts = import_package(col, tmp_path / "all.apkg")
+        assert (counts.new, counts.conflicting) == (10, 0)
+        for n in range(5):
+            for question_id, note_type in ((f"q{n}", "ankiqa Q&A"), (f"c{n}", "ankiqa Cloze")):
+                (card,) = cards(col, question_id)
+                assert col.decks.name(card.did) == f"d{n}"
+                assert card.note().note_type()["name"] == note_type
+    finally:
+        col.close()
