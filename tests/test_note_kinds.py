@@ -211,10 +211,8 @@ def test_one_package_of_many_decks_and_kinds_imports_whole(tmp_path: Path) -> No
     them per deck: quadratic); Anki reads every deck and note type from it."""
     decks = tmp_path / "decks"
     for n in range(5):
-        write_deck(
-            decks / f"d{n}.md",
-            f"### Q{n}\n\nA.\n\nquestion id: q{n}\n\n### C{n}\n\n{{{{c1::x}}}}\n\nquestion id: c{n}\n",
-        )
+        basic = f"### Q{n}\n\nA.\n\nquestion id: q{n}\n\n"
+        write_deck(decks / f"d{n}.md", basic + f"### C{n}\n\n{{{{c1::x}}}}\n\nquestion id: c{n}\n")
     ankiqa.export([decks], output=tmp_path / "all.apkg", now=1_700_000_000)
     col = open_collection(tmp_path / "col")
     try:
