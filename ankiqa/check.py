@@ -22,7 +22,7 @@ from .cache import Cache
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .highlight import is_known_language
 from .limits import UNREADABLE
-from .notes import local_image
+from .notes import MAX_MEDIA_BYTES, local_image, media_problem
 from .parse import DeckFile, Question
 from .render import CardRenderer, is_sound, parse_markdown, question_trees
 from .sanitize import (
@@ -219,9 +219,15 @@ class _QuestionReader:
         if path is None:
             message = f"{what} `{src}` is outside {self.root}: only files inside it are packaged"
             self.report(line, column, WARNING, "image-outside-root", message)
-        elif not path.is_file():
+        elif (problem := media_problem(path)) == "not found":
             message = f"{what} `{src}` not found: the card shows it broken"
             self.report(line, column, WARNING, "image-not-found", message)
+        elif problem == "too large":
+            limit = MAX_MEDIA_BYTES // (1024 * 1024)
+            message = (
+                f"{what} `{src}` is larger than {limit} MiB, which Anki cannot sync: not packaged"
+            )
+            self.report(line, column, WARNING, "media-too-large", message)
 
     def text(self, text: str) -> None:
         """Markdown that was meant but did not take: text left over after parsing."""

@@ -32,6 +32,7 @@ CODES = frozenset(
         "kind-changed",
         "lookalike-id",
         "malformed-id",
+        "media-too-large",
         "missing-id",
         "no-decks",
         "no-questions",

@@ -15,6 +15,8 @@ from .cache import default_folder as default_cache_folder
 from .notes import NoteData
 from .project import DEFAULT_DECKS, load_checked_project, project_notes
 
+MAX_COLLECTION_BYTES = 1 << 30
+
 
 class PackageError(Exception):
     """A file that is not a package ankiqa can read."""
@@ -91,18 +93,26 @@ def summarize(notes: Iterable[NoteData]) -> dict[str, NoteSummary]:
 
 
 def read_package(path: Path) -> dict[str, NoteSummary]:
-    """The notes of an `.apkg` file, as a diff sees them."""
+    """The notes of an `.apkg` file, as a diff sees them. Raises PackageError for anything
+    else: a folder, a pipe, a zip that is not a package, a collection bigger than
+    MAX_COLLECTION_BYTES unpacked (a zip bomb), a collection it cannot read."""
+    if not path.is_file():  # a FIFO would block the read for ever
+        raise PackageError(f"{path}: not a file")
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             inner = next((n for n in ("collection.anki21", "collection.anki2") if n in names), None)
             if inner is None:
                 raise PackageError(f"{path}: no collection inside; is it an Anki package?")
+            if archive.getinfo(inner).file_size > MAX_COLLECTION_BYTES:
+                raise PackageError(f"{path}: its collection unpacks to more than 1 GiB")
             with tempfile.TemporaryDirectory() as folder:
                 database = Path(archive.extract(inner, folder))
                 return _read_collection(database)
-    except (OSError, zipfile.BadZipFile, sqlite3.DatabaseError) as error:
+    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, sqlite3.Error) as error:
         raise PackageError(f"{path}: cannot read package ({error})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise PackageError(f"{path}: not a collection ankiqa can read ({error})") from None
 
 
 def _read_collection(database: Path) -> dict[str, NoteSummary]:

@@ -6,6 +6,7 @@ question keeps its review history wherever it moves and however it is edited.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import re
@@ -89,7 +90,7 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
         image = local_image(src, deck_file.path.parent, root)
         if image is None:  # on the web, or not allowed: the card keeps the src as it is
             return src
-        found = MediaFile(media_name(image), image) if image.is_file() else None
+        found = MediaFile(media_name(image), image) if media_problem(image) is None else None
         images[src] = found
         return found.name if found else src
 
@@ -133,8 +134,25 @@ def local_image(src: str, folder: Path, root: Path) -> Path | None:
     parts = urlsplit(src)
     if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
         return None
-    path = (folder / unquote(parts.path)).resolve()
-    return path if path.is_relative_to(root.resolve()) else None
+    path = folder / unquote(parts.path)
+    with contextlib.suppress(OSError, RuntimeError, ValueError):  # a symlink loop, a NUL
+        path = path.resolve()
+    return path if path.absolute().is_relative_to(root.resolve()) else None
+
+
+MAX_MEDIA_BYTES = 100 * 1024 * 1024  # what Anki's sync takes in one file
+
+
+def media_problem(path: Path) -> str | None:
+    """Why the media file `path` cannot be packaged ("not found", "too large"), or None."""
+    try:
+        if not path.is_file():
+            return "not found"
+        if path.stat().st_size > MAX_MEDIA_BYTES:
+            return "too large"
+    except (OSError, ValueError):  # a name too long, a NUL in it
+        return "not found"
+    return None
 
 
 # Anki drops a media file whose name a field refers to URL-encoded, as Markdown images
@@ -149,7 +167,11 @@ def media_name(path: Path) -> str:
     file when a note that refers to it changes. Naming by content makes an edited image
     a new name, so the note changes and the new image arrives.
     """
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    digest_of = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest_of.update(block)
+    digest = digest_of.hexdigest()[:12]
     stem = _UNSAFE_IN_MEDIA_NAMES.sub("_", path.stem)[:60]
     suffix = _UNSAFE_IN_MEDIA_NAMES.sub("_", path.suffix)[:10]
     return f"{stem}-{digest}{suffix}"

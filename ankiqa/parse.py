@@ -262,6 +262,7 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         ((n, text) for n, lvl, text in headings if lvl == 1 and n < first_question), (0, None)
     )
     deck = deck_prefix + (front_matter.deck or title or path.stem)
+    deck = "::".join(part.strip() for part in deck.split("::") if part.strip()) or path.stem
 
     questions = []
     part: str | None = None  # the current `#` section

@@ -118,6 +118,14 @@ class BuildState:
             kind, clozes = record.get("kind", "basic"), tuple(record.get("clozes", ()))
             if kind not in NOTE_TYPES:
                 raise ValueError(f"unknown kind {kind!r}")
+            if not (
+                isinstance(record["id"], str)
+                and isinstance(record["file"], str)
+                and isinstance(record["hash"], (str, type(None)))
+                and type(record["mod"]) is int
+                and all(type(number) is int for number in clozes)
+            ):
+                raise TypeError("a value of the wrong type")
             entry = Entry(record["hash"], record["mod"], record["file"], kind, clozes)
             self.questions[record["id"]] = entry
             return

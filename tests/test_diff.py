@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import zipfile
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -67,3 +70,31 @@ def test_diff_of_something_that_is_not_a_package_is_a_clear_error(tmp_path):
     assert result.exit_code == 2
     assert "cannot read package" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_what_is_no_package_is_exit_2_without_a_wait_or_a_traceback(tmp_path: Path) -> None:
+    """A pipe would block a read for ever; a zip bomb would fill the disk; odd
+    collections raised exceptions."""
+    fifo = tmp_path / "pipe.apkg"
+    os.mkfifo(fifo)
+    bomb = tmp_path / "bomb.apkg"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("collection.anki2", b"\0" * ((1 << 30) + 1))  # 1 MB packed
+    odd = tmp_path / "odd.anki2"
+    connection = sqlite3.connect(odd)
+    connection.execute("create table col (decks)")
+    connection.execute("insert into col values ('[1, 2]')")
+    connection.execute("create table notes (id, guid, flds, tags)")
+    connection.execute("create table cards (nid, did)")
+    connection.commit()
+    connection.close()
+    odd_package = tmp_path / "odd.apkg"
+    with zipfile.ZipFile(odd_package, "w") as archive:
+        archive.write(odd, "collection.anki2")
+    for package, message in (
+        (fifo, "not a file"),
+        (bomb, "unpacks to more than 1 GiB"),
+        (odd_package, "not a collection ankiqa can read"),
+    ):
+        result = CliRunner().invoke(app, ["diff", str(package), str(package)])
+        assert result.exit_code == 2 and message in result.output, result.output

@@ -111,3 +111,28 @@ def test_a_missing_sound_file_is_a_warning(tmp_path):
     found = ankiqa.check_project(ankiqa.load_project([decks]))
     (missing,) = [d for d in found if d.code == "image-not-found"]
     assert missing.message.startswith("sound or video `gone.mp3` not found")
+
+
+def test_odd_image_sources_are_warnings_not_tracebacks(tmp_path):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "loop").symlink_to("loop")
+    (decks / "d.md").write_text(
+        f"### Q\n\n![a](loop) ![b](x%00y.png) ![c]({'n' * 300}.png)\n\nquestion id: q\n",
+        encoding="utf-8",
+    )
+    found = ankiqa.check_decks([decks])
+    assert [d.code for d in found if d.code != "malformed-id"] == ["image-not-found"] * 3
+    assert ankiqa.export([decks], output=tmp_path / "d.apkg", now=1_800_000_000).notes == 1
+
+
+def test_a_file_too_large_to_sync_is_not_packaged(tmp_path, monkeypatch):
+    monkeypatch.setattr(ankiqa.notes, "MAX_MEDIA_BYTES", 10)
+    monkeypatch.setattr(ankiqa.check, "MAX_MEDIA_BYTES", 10)
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "big.mp3").write_bytes(b"x" * 11)
+    (decks / "d.md").write_text("### Q\n\n[Listen](big.mp3)\n\nquestion id: q\n", encoding="utf-8")
+    assert "media-too-large" in {d.code for d in ankiqa.check_decks([decks])}
+    (note,) = ankiqa.build_decks([decks])
+    assert note.media == () and "[sound:" not in note.fields[1]

@@ -189,3 +189,12 @@ def test_a_state_line_with_an_unknown_kind_is_damage() -> None:
         BuildState.from_text(
             '{"id": "q", "file": "d.md", "hash": "h", "mod": 1, "kind": "Cloze"}\n'
         )
+
+
+def test_a_state_line_with_values_of_the_wrong_type_is_damage() -> None:
+    for line in (
+        '{"id": 5, "file": "d.md", "hash": "h", "mod": 1}',
+        '{"id": "q", "file": "d.md", "hash": "h", "mod": "1"}',
+    ):
+        with pytest.raises(StateError):
+            BuildState.from_text(line + "\n")
