@@ -18,6 +18,8 @@ from pathlib import Path
 from .cache import default_folder as default_cache_folder
 from .config import Settings
 from .diagnostics import WARNING, Diagnostic
+from .ledger import Ledger
+from .ledger import default_folder as default_ledger_folder
 from .notes import NoteData, id_field
 from .notetypes import ID_FIELD_NAME, NOTE_TYPES
 from .package import write_package
@@ -85,20 +87,29 @@ def export(
     type_mods: dict[Path, dict[str, int]] = defaultdict(dict)
     total = sum(len(deck_file.questions) for deck_file in project.deck_files)
     done = 0
-    for source, notes in project_notes(project, cache_folder):
-        folder = dist if dist is not None else dist_folder(source.root, source.settings)
-        target = Path(output or folder / source.relative.with_suffix(".apkg"))
-        file, state = source.relative.as_posix(), states[source.root]
-        for note in notes:
-            kind = note.note_type.kind
-            content, clozes = content_hash(note), note.question.clozes
-            mods[note.guid] = state.stamp(note.question_id, content, now, file, kind, clozes)
-            mod = state.stamp_note_type(kind, type_hashes[kind], now)
-            type_mods[target][kind] = max(type_mods[target].get(kind, 0), mod)
-        builds[target] += notes
-        done += len(notes)
-        if progress:
-            progress(done, total)
+    exported: list[tuple[str, str, int]] = []  # (guid, content hash, mod): see `ledger`
+    with Ledger(default_ledger_folder()) as ledger:
+        for source, notes in project_notes(project, cache_folder):
+            folder = dist if dist is not None else dist_folder(source.root, source.settings)
+            target = Path(output or folder / source.relative.with_suffix(".apkg"))
+            file, state = source.relative.as_posix(), states[source.root]
+            for note in notes:
+                kind, question_id = note.note_type.kind, note.question_id
+                content, clozes = content_hash(note), note.question.clozes
+                mod = state.stamp(question_id, content, now, file, kind, clozes)
+                # Later than anything exported before with other content, even when git
+                # brought back an older Markdown and build state.
+                mods[note.guid] = state.raise_mod(
+                    question_id, ledger.later_mod(note.guid, content, mod)
+                )
+                exported.append((note.guid, content, mods[note.guid]))
+                type_mod = state.stamp_note_type(kind, type_hashes[kind], now)
+                type_mods[target][kind] = max(type_mods[target].get(kind, 0), type_mod)
+            builds[target] += notes
+            done += len(notes)
+            if progress:
+                progress(done, total)
+        ledger.record(exported)  # before the packages: see `ledger`
 
     result = ExportResult(warnings=project.diagnostics)
     # Said once: after this export, the build state knows the new cloze numbers.

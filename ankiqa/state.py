@@ -67,6 +67,13 @@ class BuildState:
         self.questions[question_id] = replace(entry, kind=kind, clozes=clozes)
         return entry.mod
 
+    def raise_mod(self, question_id: str, mod: int) -> int:
+        """Give a stamped question at least this `mod`; returns its `mod`."""
+        entry = self.questions[question_id]
+        if mod > entry.mod:
+            self.questions[question_id] = replace(entry, mod=mod)
+        return self.questions[question_id].mod
+
     def stamp_note_type(self, kind: str, content_hash: str, now: int) -> int:
         self.note_types[kind] = _stamped(self.note_types.get(kind), content_hash, now, "")
         return self.note_types[kind].mod

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ankiqa.cache import CACHE_ENV
+from ankiqa.ledger import LEDGER_ENV
 from ankiqa.state import STATE_FILE
 
 TESTS = Path(__file__).parent
@@ -52,10 +53,11 @@ def write_rich_deck(path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test has a cache of its own, never the user's, outside its tmp_path (which
-    some tests watch for changes)."""
+    """Each test has a cache and a ledger of its own, never the user's, outside its
+    tmp_path (which some tests watch for changes)."""
     folder = tmp_path_factory.mktemp("render-cache")
     monkeypatch.setenv(CACHE_ENV, str(folder))
+    monkeypatch.setenv(LEDGER_ENV, str(tmp_path_factory.mktemp("ledger")))
     return folder
 
 

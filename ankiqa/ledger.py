@@ -1,0 +1,85 @@
+"""What ankiqa exported for each note, kept where git cannot rewind it.
+
+The build state lives in the project, in git. `git revert`, or a merge that takes the
+other side, brings back an older state together with older Markdown: ankiqa would then
+give the older content its older `mod`, and Anki, holding a newer note, would ignore it,
+silently. So every export also records, per note, the content hash and `mod` it wrote,
+in the user's data folder; a note whose content differs from what was last exported for
+it always gets a `mod` later than that one.
+
+Deleting the ledger only loses that protection. It is written before the packages, so a
+kill between writing the packages and the build state cannot give two contents one `mod`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+LEDGER_ENV = "ANKIQA_DATA_DIR"
+
+
+def default_folder() -> Path:
+    """`$ANKIQA_DATA_DIR`, else the platform's folder for an application's data."""
+    if os.environ.get(LEDGER_ENV):
+        return Path(os.environ[LEDGER_ENV])
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home())) / "ankiqa"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "ankiqa"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ankiqa"
+
+
+class Ledger:
+    """The last content hash and `mod` exported per note GUID. Use it in a `with` block;
+    one that cannot be opened or written holds nothing (the export still works)."""
+
+    def __init__(self, folder: Path | None):
+        self._db: sqlite3.Connection | None = None
+        self.last: dict[str, tuple[str, int]] = {}
+        if folder is None:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(folder / "exported.sqlite", timeout=30)
+            db.execute(
+                "create table if not exists exported (guid text primary key, hash text, mod int)"
+            )
+            rows = db.execute("select guid, hash, mod from exported").fetchall()
+            self.last = {
+                guid: (content, mod)
+                for guid, content, mod in rows
+                if isinstance(content, str) and type(mod) is int
+            }
+            self._db = db
+        except (OSError, sqlite3.Error):
+            return
+
+    def later_mod(self, guid: str, content_hash: str, mod: int) -> int:
+        """`mod`, or a later one if this content is not what was last exported for the
+        note and that export's `mod` is not earlier."""
+        last = self.last.get(guid)
+        if last is not None and last[0] != content_hash and last[1] >= mod:
+            return last[1] + 1
+        return mod
+
+    def record(self, exported: Iterable[tuple[str, str, int]]) -> None:
+        """Remember (guid, content hash, mod) of notes about to be written."""
+        if self._db is None:
+            return
+        try:
+            self._db.executemany("insert or replace into exported values (?, ?, ?)", exported)
+            self._db.commit()
+        except sqlite3.Error:
+            return
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
