@@ -125,7 +125,8 @@ def check_command(
     """Report problems in deck files, compiler-style, without writing anything.
 
     Exit status: 0 when there are no errors (warnings are fine unless --strict), 1 when
-    there are, 2 for a wrong command line.
+    there are, 2 when it could not run (a wrong command line, a path that is not there,
+    an unreadable file or settings file).
     """
     try:
         cache = default_cache_folder()
@@ -142,8 +143,14 @@ def check_command(
             typer.echo(str(diagnostic))
         counts = f"{_count(failed, 'error')}, {_count(warned, 'warning')}"
         typer.echo(f"ankiqa: {counts} in {_count(len(project.sources), 'file')}")
+    if any(d.code in COULD_NOT_RUN for d in diagnostics):
+        raise typer.Exit(2)
     if failed or (strict and warned):
         raise typer.Exit(1)
+
+
+# Problems that mean `check` could not look at what it was asked to (exit 2, not 1).
+COULD_NOT_RUN = frozenset({"not-found", "no-decks", "unreadable", "bad-config"})
 
 
 @app.command("ids")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -143,6 +144,10 @@ def add_ids_to_files(
         report.diagnostics += result.diagnostics
         if not result.added:
             continue
+        refusal = _refusal(path, data)
+        if refusal:
+            report.diagnostics.append(Diagnostic(path, 1, 1, ERROR, "unwritable", refusal))
+            continue
         try:
             # Through a symbolic link, replace the file it points to, not the link.
             write_atomically(path.resolve(), result.data)
@@ -153,6 +158,20 @@ def add_ids_to_files(
         report.changed.append((path, len(result.added)))
     report.diagnostics.sort()
     return report
+
+
+def _refusal(path: Path, data: bytes) -> str | None:
+    """Why `ids` must not replace `path`, which held `data` when it was read: it is
+    read-only (the user's word), or it changed since (an editor saved it meanwhile)."""
+    try:
+        read_only = not path.stat().st_mode & stat.S_IWUSR  # even for root, who may write
+    except OSError:
+        read_only = False
+    if read_only:
+        return "the file is read-only: not changed"
+    if read_bytes(path) != data:
+        return "the file changed while ankiqa read it: not changed; run `ankiqa ids` again"
+    return None
 
 
 def _decode(data: bytes, path: Path) -> tuple[bytes, str, DeckFile] | Diagnostic:

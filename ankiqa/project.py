@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
+import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -344,7 +347,7 @@ def project_notes(
         yield from ((source, build_notes(part, source.root, cache)) for source, part in parts)
         return
     sources = [source for source, _ in parts]
-    with ProcessPoolExecutor(workers, initializer=_ignore_interrupts) as pool:
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         roots = [source.root for source in sources]
         rendered = pool.map(build_notes, [part for _, part in parts], roots, [cache] * len(parts))
         yield from zip(sources, rendered, strict=True)
@@ -357,10 +360,21 @@ def _to_render(parts: list[tuple[Source, DeckFile]], cache: Path | None) -> int:
         return sum(rendered.get(q.render_key) is None for q in questions if q.id)
 
 
-def _ignore_interrupts() -> None:
+def _start_worker(parent: int) -> None:
     """In a worker: Ctrl-C is the main process's to handle (it stops the export and
-    writes nothing), not a traceback from every worker."""
+    writes nothing), not a traceback from every worker. On Linux a worker also dies
+    with the main process, however that one ends (`kill`, SIGTERM): no worker is left
+    holding the caller's output open."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # the main process died before this line
+                os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _cores() -> int:

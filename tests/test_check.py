@@ -133,7 +133,7 @@ def test_exit_codes() -> None:
     assert run("--strict", str(FIXTURES / "malformed-id.md")).exit_code == 1
     assert run("--strict", str(FIXTURES / "clean.md")).exit_code == 0
     assert run(str(FIXTURES / "missing-id.md")).exit_code == 1
-    assert run(str(FIXTURES / "no-such-file.md")).exit_code == 1
+    assert run(str(FIXTURES / "no-such-file.md")).exit_code == 2  # could not run
 
 
 @pytest.mark.parametrize("args", [["--no-such-option"], ["--json=maybe"], ["--strict", "-x"]])

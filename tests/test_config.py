@@ -91,7 +91,7 @@ def test_settings_that_cannot_be_used_are_an_error(
 ) -> None:
     root = project(tmp_path, settings)
     result = CliRunner().invoke(app, ["check", str(root / "decks")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # could not run
     assert f"pyproject.toml:1:1: error[bad-config]: {message}" in result.output
 
 
