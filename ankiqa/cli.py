@@ -150,7 +150,7 @@ def check_command(
 
 
 # Problems that mean `check` could not look at what it was asked to (exit 2, not 1).
-COULD_NOT_RUN = frozenset({"not-found", "no-decks", "unreadable", "bad-config"})
+COULD_NOT_RUN = frozenset({"not-found", "no-decks", "unreadable", "bad-config", "bad-file-name"})
 
 
 @app.command("ids")

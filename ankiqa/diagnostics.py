@@ -15,6 +15,7 @@ CODES = frozenset(
     {
         "bad-cloze",
         "bad-config",
+        "bad-file-name",
         "bad-front-matter",
         "bad-id",
         "bad-state",
@@ -86,14 +87,21 @@ class Diagnostic:
         }
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def printable(text: str) -> str:
     """`text` safe to print on a terminal: control characters (escape sequences, line
     breaks inside a file name) written as `\\xNN`, so a shared deck cannot drive the
     terminal or break the `file:line` format."""
-    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return _UNPRINTABLE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -103,7 +103,20 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                 sources.append(Source(path, project_root(path), settings))
         else:
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
-    return sources, problems
+    named = [source for source in sources if _utf8_name(source.path)]
+    for source in sources:
+        if source not in named:
+            message = "file name is not UTF-8: rename it (its name is the deck's)"
+            problems.append(Diagnostic(source.path, 1, 1, ERROR, "bad-file-name", message))
+    return named, problems
+
+
+def _utf8_name(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _first_time(path: Path, seen: set[Path]) -> bool:

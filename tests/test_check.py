@@ -4,6 +4,7 @@ lines, exit codes, and `--json`."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,16 @@ def test_names_are_printed_without_terminal_control_characters(tmp_path: Path) -
     deck = write_deck(tmp_path / "evil\x1b[31m.md", "### Q\n\nA.\n\nquestion id: \x1b]0;x\x07\n")
     result = run(str(deck))
     assert "\x1b" not in result.output and "evil\\x1b[31m.md:" in result.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows file names are always Unicode")
+def test_a_file_name_that_is_not_utf8_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path / "decks")
+    os.makedirs(folder)
+    with open(os.path.join(folder, b"caf\xe9.md"), "wb") as file:
+        file.write(b"### Q\n\nA.\n\nquestion id: q\n")
+    result = run(str(tmp_path / "decks"))
+    assert result.exit_code == 2
+    assert "caf\\xe9.md:1:1: error[bad-file-name]" in result.output
+    export = CliRunner().invoke(app, ["export", str(tmp_path / "decks")])
+    assert export.exit_code == 1 and "nothing written" in export.output
