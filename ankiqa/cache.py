@@ -14,11 +14,13 @@ import hashlib
 import os
 import sqlite3
 import sys
+import time
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
 CACHE_ENV = "ANKIQA_CACHE_DIR"
+STALE_AFTER = 30 * 24 * 3600  # seconds
 _RENDERING_LIBRARIES = ("mistletoe", "pygments", "nh3")
 
 
@@ -55,8 +57,11 @@ class Cache:
         name = f"render-{fingerprint()}.sqlite"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            for stale in folder.glob("render-*.sqlite*"):  # left by other code or libraries
-                if not stale.name.startswith(name):
+            # Left by other code or libraries: removed once unused for a while, so that
+            # two versions of ankiqa sharing the folder do not delete each other's.
+            unused_since = time.time() - STALE_AFTER
+            for stale in folder.glob("render-*.sqlite*"):
+                if not stale.name.startswith(name) and stale.stat().st_mtime < unused_since:
                     stale.unlink(missing_ok=True)
             db = sqlite3.connect(folder / name, timeout=30)
             db.execute("pragma journal_mode=wal")

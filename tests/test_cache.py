@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -52,15 +54,25 @@ def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_pa
     assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
 
 
-def test_a_cache_written_by_other_code_is_not_used_and_is_removed(tmp_path, monkeypatch):
+def test_a_cache_written_by_other_code_is_not_used_and_is_removed_once_unused(
+    tmp_path, monkeypatch
+):
     folder = tmp_path / "cache"
     old = cache.Cache(folder)
     old.put(("Q?", "A."), "<b>stale</b>", "<b>stale</b>")
     old.close()
+    (old_file,) = folder.iterdir()
     monkeypatch.setattr(cache, "fingerprint", lambda: "0" * 16)  # ankiqa or a library changed
     new = cache.Cache(folder)
     assert new.get(("Q?", "A.")) is None
     new.close()
+    # Another version of ankiqa may still use it (a shared folder): kept while it is recent.
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        [old_file.name, f"render-{'0' * 16}.sqlite"]
+    )
+    long_ago = time.time() - cache.STALE_AFTER - 1
+    os.utime(old_file, (long_ago, long_ago))
+    cache.Cache(folder).close()
     assert [path.name for path in folder.iterdir()] == [f"render-{'0' * 16}.sqlite"]
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 import ankiqa
+from ankiqa.atomic import LEFTOVER_AFTER, write_atomically
 from ankiqa.state import STATE_FILE, BuildState, Entry, StateError, load_state
 
 T0 = 1_800_000_000
@@ -198,3 +201,15 @@ def test_a_state_line_with_values_of_the_wrong_type_is_damage() -> None:
     ):
         with pytest.raises(StateError):
             BuildState.from_text(line + "\n")
+
+
+def test_a_temporary_file_left_by_a_killed_write_is_removed(tmp_path: Path) -> None:
+    target = tmp_path / "ankiqa-state.jsonl"
+    old = tmp_path / ".ankiqa-state.jsonl.abc123.tmp"  # what a SIGKILL leaves behind
+    recent = tmp_path / ".ankiqa-state.jsonl.def456.tmp"  # perhaps another run's, now
+    for leftover in (old, recent):
+        leftover.write_text("partial")
+    long_ago = time.time() - LEFTOVER_AFTER - 1
+    os.utime(old, (long_ago, long_ago))
+    write_atomically(target, b"state\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [recent.name, target.name]
