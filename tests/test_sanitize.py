@@ -7,7 +7,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from anki_client import import_package, notes_by_guid, open_collection
+from anki_client import (
+    import_into_fresh_collection,
+    import_package,
+    notes_by_guid,
+    open_collection,
+)
 from conftest import write_deck
 
 import ankiqa
@@ -262,12 +267,9 @@ def test_control_characters_never_reach_a_field_and_anki_takes_the_package(tmp_p
     assert (1, 6, "control-character") in found and (3, 2, "control-character") in found
     apkg = tmp_path / "ctl.apkg"
     ankiqa.export([deck.parent], output=apkg, now=1_700_000_000)
-    col = open_collection(tmp_path / "col")
-    try:
-        assert import_package(col, apkg).new == 1
-        (note,) = notes_by_guid(col).values()
-    finally:
-        col.close()
+    counts, notes = import_into_fresh_collection(apkg, tmp_path / "col")
+    (note,) = notes.values()
+    assert counts.new == 1
     assert (note["fields"]["Question"], note["fields"]["Answer"]) == ("Q?", "<p>ABC</p>")
 
 
