@@ -24,7 +24,14 @@ from .notes import NoteData, id_field
 from .notetypes import ID_FIELD_NAME, NOTE_TYPES
 from .package import write_package
 from .parse import read_deck_file
-from .project import DEFAULT_DECKS, Project, find_sources, load_checked_project, project_notes
+from .project import (
+    DEFAULT_DECKS,
+    Project,
+    find_sources,
+    load_checked_project,
+    plain_id,
+    project_notes,
+)
 from .state import (
     STATE_FILE,
     content_hash,
@@ -177,9 +184,10 @@ def _removed_questions(project: Project) -> list[RemovedQuestion]:
             elsewhere = _ids_in_deck_files(root, skip={path for r, path in read if r == root})
             gone = [question_id for question_id in gone if question_id not in elsewhere]
         state.mark_removed(gone)
-        removed += [
-            RemovedQuestion(q, root / state.questions[q].file, _nfc(q) not in live) for q in gone
-        ]
+        for question_id in gone:
+            searchable = plain_id(question_id) and _nfc(question_id) not in live
+            file = root / state.questions[question_id].file
+            removed.append(RemovedQuestion(question_id, file, searchable))
     return sorted(removed)
 
 

@@ -199,7 +199,7 @@ def diff_command(
     else:
         for mark, notes in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
             for note in notes:
-                typer.echo(f"{mark} {note.question_id}  {note.title}")
+                typer.echo(f"{mark} {printable(note.question_id)}  {printable(note.title)}")
         counts = (len(changes.added), len(changes.changed), len(changes.removed))
         typer.echo("{} added, {} changed, {} removed".format(*counts))
     raise typer.Exit(1 if changes else 0)

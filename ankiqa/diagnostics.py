@@ -87,7 +87,11 @@ class Diagnostic:
         }
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Control characters, characters that show nothing or look like a space, and the bytes
+# of file names that are not UTF-8.
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\xa0\xad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
+)
 
 
 def printable(text: str) -> str:

@@ -134,13 +134,8 @@ def from_json(text: str) -> DeckFile | None:
     """What `to_json` wrote, or None for anything else: a cache row is never trusted."""
     try:
         record = json.loads(text)
-        for question in record["questions"]:
-            texts = [question[key] for key in ("heading", "answer", "deck", "kind")]
-            numbers = [question[key] for key in ("line", "end_line", "answer_line")]
-            if not all(isinstance(value, str) for value in texts) or not all(
-                type(value) is int for value in numbers
-            ):
-                return None
+        if not all(_cached_question_holds(question) for question in record["questions"]):
+            return None
         questions = tuple(
             Question(
                 **{
@@ -163,6 +158,32 @@ def from_json(text: str) -> DeckFile | None:
         return DeckFile(Path(record["path"]), record["deck"], questions, diagnostics)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _cached_question_holds(question: dict) -> bool:
+    """Whether a cached question has what the parser gives: the types, an id that is
+    one word of no control character, tags without spaces, a deck name without empty
+    parts. (The fields rendered from it pass the sanitizer again, whatever it holds.)"""
+    texts = [question[key] for key in ("heading", "answer", "deck", "kind", "path")]
+    numbers = [question[key] for key in ("line", "end_line", "answer_line")]
+    optional = [question[key] for key in ("id_line",)]
+    question_id = question["id"]
+    return (
+        all(isinstance(value, str) for value in texts)
+        and all(type(value) is int for value in numbers)
+        and all(value is None or type(value) is int for value in optional)
+        and (question_id is None or _plain_word(question_id))
+        and all(_plain_word(tag) for tag in question["tags"])
+        and all(type(number) is int for number in question["clozes"])
+        and all(len(r) == 3 and all(isinstance(v, str) for v in r) for r in question["references"])
+        and all(len(n) == 2 and all(isinstance(v, str) for v in n) for n in question["notes"])
+        and "" not in question["deck"].split("::")
+        and not _CONTROL.search(question["deck"])
+    )
+
+
+def _plain_word(value: object) -> bool:
+    return isinstance(value, str) and len(value.split()) == 1 and not _CONTROL.search(value)
 
 
 def read_bytes(path: Path) -> bytes | Diagnostic:
@@ -294,6 +315,10 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
             question_id = match.group(1)
             if not question_id or len(question_id.split()) > 1:
                 message = "a question id is one word with no spaces"
+                problem(id_lines[0], "bad-id", message, match.start(1) + 1)
+                question_id = None
+            elif _CONTROL.search(question_id):  # Anki cannot store it as written
+                message = "a question id has no control characters"
                 problem(id_lines[0], "bad-id", message, match.start(1) + 1)
                 question_id = None
             for extra in id_lines[1:]:

@@ -252,7 +252,22 @@ def id_skeleton(question_id: str) -> str:
     visible = "".join(
         c for c in unicodedata.normalize("NFKC", question_id) if unicodedata.category(c) != "Cf"
     )
-    return "".join(visible.split()).casefold()
+    return "".join(visible.split()).casefold().translate(_CONFUSABLES)
+
+
+# Cyrillic and Greek letters that look like Latin ones, for `id_skeleton` (case-folded).
+_CONFUSABLES = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u03bf\u03b1\u03bd",
+    "aeopcyxijsdoav",
+)
+
+
+def plain_id(question_id: str) -> bool:
+    """Whether Anki stores and finds the id exactly as written: NFC, with no space, no
+    invisible and no control character (NBSP, say, it may store as `&nbsp;`)."""
+    return unicodedata.normalize("NFC", question_id) == question_id and not any(
+        c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in question_id
+    )
 
 
 def _scripts(text: str) -> set[str]:

@@ -121,6 +121,8 @@ class BuildState:
         return state
 
     def _read(self, record: dict) -> None:
+        if not isinstance(record, dict):
+            raise TypeError("a line that is not a JSON object")
         if _HEADER_KEY not in record:
             kind, clozes = record.get("kind", "basic"), tuple(record.get("clozes", ()))
             if kind not in NOTE_TYPES:
@@ -142,6 +144,10 @@ class BuildState:
         if "note_type" in record:
             types["basic"] = record["note_type"]
         for kind, entry in types.items():
+            if kind not in NOTE_TYPES or not isinstance(entry["hash"], str):
+                raise ValueError(f"a note type entry that is not ankiqa's: {kind!r}")
+            if type(entry["mod"]) is not int:
+                raise TypeError("a value of the wrong type")
             self.note_types[kind] = Entry(entry["hash"], entry["mod"])
 
 

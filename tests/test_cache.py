@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -165,3 +166,30 @@ def test_the_cache_holds_no_code_and_what_it_gives_is_sanitized(decks: Path, tmp
     notes = ankiqa.build_decks([decks])
     assert len(notes) == 6  # the damaged parsed row was not used: the file was read again
     assert {note.fields[1] for note in notes} == {"<p>poisoned</p>"}  # cleaned on the way out
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": 5},
+        {"id": ["a"]},
+        {"id": "a b\n<script>"},
+        {"id_line": "x"},
+        {"references": [["a"]]},
+        {"tags": ["a b"]},
+        {"deck": "A::::B\x1f"},
+    ],
+)
+def test_a_crafted_parsed_row_is_read_again_not_trusted(decks: Path, change: dict) -> None:
+    ankiqa.check_decks([decks])
+    (db,) = cache.default_folder().glob("render-*.sqlite")
+    connection = sqlite3.connect(db)
+    (row,) = connection.execute("select deck_file from parsed").fetchall()
+    record = json.loads(row[0])
+    record["questions"][0].update(change)
+    connection.execute("update parsed set deck_file = ?", (json.dumps(record),))
+    connection.commit()
+    connection.close()
+    (first, *_) = ankiqa.build_decks([decks])
+    assert first.question.id == "09b039b9-7bd9-40f5-8bdf-93d035a89839"
+    assert first.deck == "web-servers"

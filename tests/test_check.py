@@ -320,3 +320,17 @@ def test_a_file_name_that_is_not_utf8_is_an_error_not_a_traceback(tmp_path: Path
     assert "caf\\xe9.md:1:1: error[bad-file-name]" in result.output
     export = CliRunner().invoke(app, ["export", str(tmp_path / "decks")])
     assert export.exit_code == 1 and "nothing written" in export.output
+
+
+def test_an_id_with_a_control_character_is_an_error(tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "d.md", "### Q\n\nA.\n\nquestion id: id\x01x\n")
+    assert ("bad-id", "error") in {(d.code, d.severity) for d in check(deck)}
+
+
+def test_a_cyrillic_lookalike_names_the_latin_id(tmp_path: Path) -> None:
+    deck = write_deck(
+        tmp_path / "d.md",
+        "### A\n\nA.\n\nquestion id: pass\n\n### B\n\nB.\n\nquestion id: p\u0430ss\n",
+    )
+    messages = [d.message for d in check(deck) if d.code == "lookalike-id"]
+    assert any("`pass` at" in message for message in messages)

@@ -61,3 +61,13 @@ def test_no_removal_search_is_offered_that_would_find_a_live_note(tmp_path: Path
     result = CliRunner().invoke(app, ["export", str(decks), "-o", str(tmp_path / "2.apkg")])
     assert "1 question removed" in result.output
     assert "search the browser" not in result.output and "no search is offered" in result.output
+
+
+def test_no_removal_search_for_an_id_anki_may_store_otherwise(tmp_path: Path) -> None:
+    decks = tmp_path / "decks"
+    write_deck(decks / "d.md", "### A\n\nA.\n\nquestion id: xyz\u00a0\n")
+    ankiqa.export([decks], output=tmp_path / "1.apkg", now=1_700_000_000)
+    write_deck(decks / "d.md", "### B\n\nB.\n\nquestion id: other\n")
+    result = CliRunner().invoke(app, ["export", str(decks), "-o", str(tmp_path / "2.apkg")])
+    assert "xyz\\xa0" in result.output  # printed visibly
+    assert "search the browser" not in result.output and "no search is offered" in result.output

@@ -213,3 +213,8 @@ def test_a_temporary_file_left_by_a_killed_write_is_removed(tmp_path: Path) -> N
     os.utime(old, (long_ago, long_ago))
     write_atomically(target, b"state\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == [recent.name, target.name]
+
+
+def test_a_state_line_that_is_not_an_object_is_damage() -> None:
+    with pytest.raises(StateError):
+        BuildState.from_text('{"ankiqa-state": 1}\n[1]\n')
