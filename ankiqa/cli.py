@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+import webbrowser
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
+from .atomic import write_atomically
 from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
 from .config import default_decks
 from .diagnostics import DeckError, Diagnostic, errors, printable
 from .diff import PackageError, compare
 from .ids import add_ids_to_files
+from .preview import preview_html
 from .project import check_project, load_project
 
 app = typer.Typer(
@@ -112,6 +115,27 @@ def export_command(
                 "Some removed ids are stored by Anki like a live question's id (Unicode"
                 " normalization): no search is offered for them, as it would find both."
             )
+
+
+@app.command("preview")
+def preview_command(
+    paths: Paths = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The page to write.")] = Path(
+        "preview.html"
+    ),
+    open_page: Annotated[
+        bool, typer.Option("--open", help="Open the page in your web browser.")
+    ] = False,
+) -> None:
+    """Write every card, front and back, to one HTML page that loads nothing from the web."""
+    try:
+        page = preview_html(paths or [default_decks()])
+        write_atomically(output, page.encode("utf-8"))
+    except OSError as error:
+        _os_error(error)
+    typer.echo(f"wrote {printable(str(output))}")
+    if open_page:
+        webbrowser.open(output.resolve().as_uri())
 
 
 @app.command("check")
