@@ -20,6 +20,7 @@ from .diff import PackageError, compare
 from .ids import add_ids_to_files
 from .preview import preview_html
 from .project import check_project, load_project
+from .watch import watch
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
@@ -136,6 +137,26 @@ def preview_command(
     typer.echo(f"wrote {printable(str(output))}")
     if open_page:
         webbrowser.open(output.resolve().as_uri())
+
+
+@app.command("watch")
+def watch_command(
+    paths: Paths = None,
+    dist: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the packages. Default: as export.", show_default=False),
+    ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Serve the preview on 127.0.0.1; it reloads itself."),
+    ] = False,
+    port: Annotated[int, typer.Option(help="The port to serve on.")] = 8765,
+) -> None:
+    """Export again whenever a deck file, an image or the settings change. Ctrl-C ends it."""
+    try:
+        watch(paths or [default_decks()], dist=dist, serve=serve, port=port, say=typer.echo)
+    except OSError as error:
+        _os_error(error)
 
 
 @app.command("check")
