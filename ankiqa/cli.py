@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import webbrowser
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -53,6 +54,21 @@ def _fail(diagnostics: list[Diagnostic], what: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _progress_bar(stack: ExitStack) -> Callable[[int, int], None]:
+    """A `progress(done, total)` that shows a bar on a terminal, once the work turns out
+    to be long."""
+    bars: list = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars and total >= PROGRESS_FROM and sys.stderr.isatty():
+            bar = typer.progressbar(length=total, label="Rendering", file=sys.stderr)
+            bars.append(stack.enter_context(bar))
+        for bar in bars:
+            bar.update(done - bar.pos)
+
+    return progress
+
+
 def _os_error(error: OSError) -> NoReturn:
     typer.echo(f"ankiqa: {error.filename or ''}: {error.strerror}", err=True)
     raise typer.Exit(1) from None
@@ -76,15 +92,7 @@ def export_command(
 ) -> None:
     """Export deck files to .apkg packages for Anki."""
     with ExitStack() as stack:
-        bars: list = []  # a progress bar, once the work turns out to be long
-
-        def progress(done: int, total: int) -> None:
-            if not bars and total >= PROGRESS_FROM and sys.stderr.isatty():
-                bar = typer.progressbar(length=total, label="Rendering", file=sys.stderr)
-                bars.append(stack.enter_context(bar))
-            for bar in bars:
-                bar.update(done - bar.pos)
-
+        progress = _progress_bar(stack)
         try:
             result = export(paths or [default_decks()], output=output, dist=dist, progress=progress)
         except DeckError as error:
@@ -129,11 +137,12 @@ def preview_command(
     ] = False,
 ) -> None:
     """Write every card, front and back, to one HTML page that loads nothing from the web."""
-    try:
-        page = preview_html(paths or [default_decks()])
-        write_atomically(output, page.encode("utf-8"))
-    except OSError as error:
-        _os_error(error)
+    with ExitStack() as stack:
+        try:
+            page = preview_html(paths or [default_decks()], progress=_progress_bar(stack))
+            write_atomically(output, page.encode("utf-8"))
+        except OSError as error:
+            _os_error(error)
     typer.echo(f"wrote {printable(str(output))}")
     if open_page:
         webbrowser.open(output.resolve().as_uri())

@@ -14,7 +14,7 @@ import base64
 import html
 import mimetypes
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from latex2mathml.converter import convert as tex_to_mathml
@@ -111,12 +111,22 @@ def _embedded(side: str, note: NoteData) -> str:
     return _SOUND.sub(sound, _MEDIA_SRC.sub(image, side))
 
 
-def preview_html(paths: Iterable[Path] = (DEFAULT_DECKS,), use_cache: bool = True) -> str:
-    """The preview page of these deck files and folders."""
+def preview_html(
+    paths: Iterable[Path] = (DEFAULT_DECKS,),
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """The preview page of these deck files and folders. `progress(done, total)` is
+    called as questions are rendered."""
     cache = default_cache_folder() if use_cache else None
     project = load_project(paths, cache)
     problems = check_project(project, cache)
-    notes = [note for _, built in project_notes(project, cache) for note in built]
+    total = sum(len(deck_file.questions) for deck_file in project.deck_files)
+    notes: list[NoteData] = []
+    for _, built in project_notes(project, cache):
+        notes += built
+        if progress:
+            progress(len(notes), total)
     entries = []
     for note in notes:
         question = note.question

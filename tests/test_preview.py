@@ -124,3 +124,11 @@ def test_problems_stand_at_their_card(browser, tmp_path: Path) -> None:
     assert "web-servers.md:72:1: warning[malformed-id]" in problem.text
     entry = problem.find_element(By.XPATH, "./ancestor::section")
     assert "bb7d9a13-34a0-4973-86b7-65e4293a08f" in entry.text
+
+
+def test_the_preview_reports_its_progress(tmp_path: Path) -> None:
+    decks = tmp_path / "decks"
+    shutil.copytree(SEED_DECKS, decks, ignore=shutil.ignore_patterns("ankiqa-state.jsonl"))
+    calls: list[tuple[int, int]] = []
+    preview_html([decks], progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (6, 6)
