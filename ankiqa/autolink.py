@@ -30,7 +30,6 @@ _BRACKET = re.compile(r"[\[\]]")
 class Autolink:
     start: int
     end: int
-    href: str  # the URL the text stands for: `www.x.org` → `http://www.x.org`
 
 
 def find_autolinks(text: str) -> Iterator[Autolink]:
@@ -91,8 +90,7 @@ def _url(text: str, match: re.Match) -> Autolink | None:
     if any("_" in segment for segment in last_two):
         return None
     end = _trimmed_end(text, start, _path_end(text, domain_end))
-    url = text[start:end]
-    return Autolink(start, end, "http://" + url if www else url)
+    return Autolink(start, end)
 
 
 def _email(text: str, at: int, earliest: int) -> Autolink | None:
@@ -112,8 +110,8 @@ def _email(text: str, at: int, earliest: int) -> Autolink | None:
             start -= len(prefix)
             if prefix == "xmpp:" and text[end : end + 1] == "/":  # a resource: `/phone`
                 end = _trimmed_end(text, start, _path_end(text, end))
-            return Autolink(start, end, text[start:end])
-    return Autolink(start, end, "mailto:" + text[start:end])
+            break
+    return Autolink(start, end)
 
 
 def _is_email_local(character: str) -> bool:
