@@ -10,6 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import IO
+
+import zstandard
 
 from .cache import default_folder as default_cache_folder
 from .notes import NoteData
@@ -101,31 +104,64 @@ def read_package(path: Path) -> dict[str, NoteSummary]:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            inner = next((n for n in ("collection.anki21", "collection.anki2") if n in names), None)
+            # Current Anki writes the collection zstd-compressed as `collection.anki21b`,
+            # beside a placeholder `collection.anki2` whose one note says to update Anki.
+            inner = next((n for n in _COLLECTIONS if n in names), None)
             if inner is None:
                 raise PackageError(f"{path}: no collection inside; is it an Anki package?")
             if archive.getinfo(inner).file_size > MAX_COLLECTION_BYTES:
                 raise PackageError(f"{path}: its collection unpacks to more than 1 GiB")
             with tempfile.TemporaryDirectory() as folder:
-                database = Path(archive.extract(inner, folder))
+                database = Path(folder) / "collection.sqlite"
+                with archive.open(inner) as packed, database.open("wb") as unpacked:
+                    reader = _zstd_reader(packed) if inner.endswith("b") else packed
+                    _copy_at_most(reader, unpacked, MAX_COLLECTION_BYTES, path)
                 return _read_collection(database)
-    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, sqlite3.Error) as error:
+    except (
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        NotImplementedError,
+        sqlite3.Error,
+        zstandard.ZstdError,
+    ) as error:
         raise PackageError(f"{path}: cannot read package ({error})") from None
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise PackageError(f"{path}: not a collection ankiqa can read ({error})") from None
+
+
+_COLLECTIONS = ("collection.anki21b", "collection.anki21", "collection.anki2")
+
+
+def _zstd_reader(packed: IO[bytes]) -> IO[bytes]:
+    return zstandard.ZstdDecompressor().stream_reader(packed)
+
+
+def _copy_at_most(reader: IO[bytes], writer: IO[bytes], limit: int, path: Path) -> None:
+    copied = 0
+    while block := reader.read(1 << 20):
+        copied += len(block)
+        if copied > limit:  # a zstd frame need not say its size: counted here
+            raise PackageError(f"{path}: its collection unpacks to more than 1 GiB")
+        writer.write(block)
 
 
 def _read_collection(database: Path) -> dict[str, NoteSummary]:
     connection = sqlite3.connect(database)
     try:
         (decks_json,) = connection.execute("select decks from col").fetchone()
+        if decks_json:  # the schema genanki and older Anki write
+            decks = json.loads(decks_json).items()
+            deck_names = {int(deck_id): deck["name"] for deck_id, deck in decks}
+        else:  # current Anki's: a table, with `\x1f` between the levels of a name
+            deck_rows = connection.execute("select id, name from decks").fetchall()
+            deck_names = {deck_id: name.replace("\x1f", "::") for deck_id, name in deck_rows}
         rows = connection.execute(
             "select notes.guid, notes.flds, notes.tags, min(cards.did)"
             " from notes join cards on cards.nid = notes.id group by notes.id"
         ).fetchall()
     finally:
         connection.close()
-    deck_names = {int(deck_id): deck["name"] for deck_id, deck in json.loads(decks_json).items()}
     return {
         guid: NoteSummary.of(flds.split("\x1f"), tags.split(), deck_names.get(deck_id, ""))
         for guid, flds, tags, deck_id in rows

@@ -8,6 +8,8 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+from anki.collection import DeckIdLimit, ExportAnkiPackageOptions
+from anki_client import import_package, open_collection
 from typer.testing import CliRunner
 
 import ankiqa
@@ -98,3 +100,28 @@ def test_what_is_no_package_is_exit_2_without_a_wait_or_a_traceback(tmp_path: Pa
     ):
         result = CliRunner().invoke(app, ["diff", str(package), str(package)])
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_a_package_exported_by_current_anki_is_read(tmp_path: Path, decks: Path) -> None:
+    """Anki 2.1.50+ writes `collection.anki21b` (zstd), beside a placeholder
+    `collection.anki2` whose one note says to update Anki: diff reads the real one."""
+    ankiqa.export([decks], output=tmp_path / "ours.apkg", now=1_700_000_000)
+    col = open_collection(tmp_path / "col")
+    try:
+        import_package(col, tmp_path / "ours.apkg")
+        options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=False)
+        limit = DeckIdLimit(deck_id=col.decks.id_for_name("web-servers"))
+        col.export_anki_package(out_path=str(tmp_path / "anki.apkg"), options=options, limit=limit)
+    finally:
+        col.close()
+    assert "collection.anki21b" in zipfile.ZipFile(tmp_path / "anki.apkg").namelist()
+    changes = compare(tmp_path / "anki.apkg", [decks])
+    assert not changes, changes.to_json()  # the same six notes, decks and tags
+    (decks / "web-servers.md").write_text(
+        (decks / "web-servers.md").read_text().replace("Gunicorn 'Green", "Gunicorn 'Blue"),
+        encoding="utf-8",
+    )
+    changed = compare(tmp_path / "anki.apkg", [decks])
+    assert [note.question_id for note in changed.changed] == [
+        "dabde38a-2adf-4ca3-9ec4-11b761526740"
+    ]
