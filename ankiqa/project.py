@@ -92,7 +92,7 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                 and file.is_file()
                 and not any(part.startswith(".") for part in file.relative_to(path).parts)
             )
-            root = project_root(path)
+            root = project_root(path, settings)
             sources += [Source(file, root, settings) for file in found if _first_time(file, seen)]
             if not found:
                 problems.append(
@@ -100,7 +100,7 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
                 )
         elif path.is_file():
             if _first_time(path, seen):
-                sources.append(Source(path, project_root(path), settings))
+                sources.append(Source(path, project_root(path, settings), settings))
         else:
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
     named = [source for source in sources if _utf8_name(source.path)]
@@ -127,19 +127,20 @@ def _first_time(path: Path, seen: set[Path]) -> bool:
     return True
 
 
-def project_root(path: Path) -> Path:
+def project_root(path: Path, settings: Settings | None = None) -> Path:
     """The folder that deck names, package paths and the build state of `path` (a deck
     file or a folder of them) are relative to, found from `path` alone, so that exporting
     part of a project gives what exporting all of it gives, from any working folder: the
     settings' decks folder when `path` is in it (see `config`); else the outermost folder
     at or above `path` with a build state; else the nearest folder named `decks`; else
-    the folder itself (or the file's)."""
+    the folder itself (or the file's). `settings` are `path`'s, when they are known."""
     folder = path if path.is_dir() else path.parent
     here = [folder.absolute(), *folder.absolute().parents]
-    try:
-        settings = find_settings(path)
-    except ConfigError:  # reported by find_sources
-        settings = Settings()
+    if settings is None:
+        try:
+            settings = find_settings(path)
+        except ConfigError:  # reported by find_sources
+            settings = Settings()
     decks = (settings.root / settings.decks).absolute() if settings.root else None
     with_state = [candidate for candidate in here if (candidate / STATE_FILE).is_file()]
     named_decks = [candidate for candidate in here if candidate.name == DEFAULT_DECKS.name]

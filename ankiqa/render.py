@@ -160,7 +160,7 @@ class CardRenderer(HtmlRenderer):
 
     def markdown(self, text: str) -> str:
         """A whole Markdown document (an answer) as sanitized HTML."""
-        self._footnotes = _Footnotes()
+        self._footnotes, self._cloze_note = _Footnotes(), False
         return self.clean_field(self.render(parse_markdown(text))).strip()
 
     def inline(self, text: str) -> str:
