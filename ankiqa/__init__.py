@@ -2,7 +2,8 @@
 
 Everything the command line does is a function here: `check_decks` (`ankiqa check`),
 `add_ids_to_files` (`ankiqa ids`), `build_decks` (the notes, in memory), `export`
-(`ankiqa export`) and `compare` (`ankiqa diff`).
+(`ankiqa export`), `compare` (`ankiqa diff`) and `push` (`ankiqa push`, with the `anki`
+extra).
 """
 
 from .build import ExportResult, build_decks, export
@@ -13,6 +14,7 @@ from .notes import NoteData, build_notes, deck_id, note_guid
 from .notetypes import NOTE_TYPES, NoteType
 from .parse import DeckFile, Question, parse_deck, read_deck_file
 from .project import Project, check_decks, check_project, load_project
+from .push import PushResult, push
 from .render import CardRenderer
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "NoteType",
     "PackageError",
     "Project",
+    "PushResult",
     "Question",
     "add_ids_to_files",
     "build_decks",
@@ -40,5 +43,6 @@ __all__ = [
     "load_project",
     "note_guid",
     "parse_deck",
+    "push",
     "read_deck_file",
 ]

@@ -34,6 +34,7 @@ from .project import (
 )
 from .state import (
     STATE_FILE,
+    BuildState,
     content_hash,
     note_type_hash,
     save_state,
@@ -101,15 +102,9 @@ def export(
             target = Path(output or folder / source.relative.with_suffix(".apkg"))
             file, state = source.relative.as_posix(), states[source.root]
             for note in notes:
-                kind, question_id = note.note_type.kind, note.question_id
-                content, clozes = content_hash(note), note.question.clozes
-                mod = state.stamp(question_id, content, now, file, kind, clozes)
-                # Later than anything exported before with other content, even when git
-                # brought back an older Markdown and build state.
-                mods[note.guid] = state.raise_mod(
-                    question_id, ledger.later_mod(note.guid, content, mod)
-                )
+                content, mods[note.guid] = stamp(note, state, ledger, file, now)
                 exported.append((note.guid, content, mods[note.guid]))
+                kind = note.note_type.kind
                 type_mod = state.stamp_note_type(kind, type_hashes[kind], now)
                 type_mods[target][kind] = max(type_mods[target].get(kind, 0), type_mod)
             builds[target] += notes
@@ -121,7 +116,7 @@ def export(
     result = ExportResult(warnings=project.diagnostics)
     # Said once: after this export, the build state knows the new cloze numbers.
     result.notices += [d for d in project.diagnostics if d.code == "cloze-removed"]
-    result.removed = _removed_questions(project)
+    result.removed = removed_questions(project)
     for target, notes in builds.items():
         note_mods = {note.guid: mods[note.guid] for note in notes}
         if write_package(notes, target, note_mods, type_mods[target], styles):
@@ -143,6 +138,19 @@ def export(
     return result
 
 
+def stamp(
+    note: NoteData, state: BuildState, ledger: Ledger, file: str, now: int
+) -> tuple[str, int]:
+    """Record the note in the build state; returns its content hash and the `mod` it is
+    exported with: its recorded one while its content is unchanged, else a new one, later
+    than anything exported before with other content, even when git brought back an older
+    Markdown and build state (see `ledger`)."""
+    question_id, content = note.question_id, content_hash(note)
+    kind, clozes = note.note_type.kind, note.question.clozes
+    mod = state.stamp(question_id, content, now, file, kind, clozes)
+    return content, state.raise_mod(question_id, ledger.later_mod(note.guid, content, mod))
+
+
 def build_decks(paths: Sequence[Path] = (DEFAULT_DECKS,), use_cache: bool = True) -> list[NoteData]:
     """Every note these deck files export, rendered, in memory: nothing is written, the
     build state is not changed. Raises DeckError when the input has errors."""
@@ -162,7 +170,7 @@ def dist_folder(root: Path, settings: Settings) -> Path:
     return root / DEFAULT_DIST
 
 
-def _removed_questions(project: Project) -> list[RemovedQuestion]:
+def removed_questions(project: Project) -> list[RemovedQuestion]:
     """Questions the build state knows that the Markdown no longer has; marks them removed.
 
     Only questions last seen in a deck file this export read count, and a question that
@@ -181,7 +189,7 @@ def _removed_questions(project: Project) -> list[RemovedQuestion]:
             and ((root, entry.file) in read or project.read_all_of(root, entry.file))
         ]
         if gone and not project.read_all_of(root, "."):
-            elsewhere = _ids_in_deck_files(root, skip={path for r, path in read if r == root})
+            elsewhere = ids_in_deck_files(root, skip={path for r, path in read if r == root})
             gone = [question_id for question_id in gone if question_id not in elsewhere]
         state.mark_removed(gone)
         for question_id in gone:
@@ -195,7 +203,7 @@ def _nfc(question_id: str) -> str:
     return unicodedata.normalize("NFC", question_id)
 
 
-def _ids_in_deck_files(root: Path, skip: set[str]) -> set[str]:
+def ids_in_deck_files(root: Path, skip: set[str]) -> set[str]:
     """The question ids of the deck files below `root`, but for those in `skip` (paths
     relative to `root`)."""
     ids: set[str] = set()

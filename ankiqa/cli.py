@@ -20,7 +20,22 @@ from .diagnostics import DeckError, Diagnostic, errors, printable
 from .diff import PackageError, compare
 from .ids import add_ids_to_files
 from .preview import preview_html
+from .profiles import CollectionNotFound
 from .project import check_project, load_project
+from .push import (
+    CONFLICT,
+    FORCED,
+    KEPT,
+    NEW,
+    OTHER_TYPE,
+    UPDATED,
+    AnkiMissing,
+    DeletedNote,
+    PushError,
+    PushResult,
+    push,
+)
+from .sync import Credentials, Syncer, SyncRefused
 from .watch import watch
 
 app = typer.Typer(
@@ -124,6 +139,170 @@ def export_command(
                 "Some removed ids are stored by Anki like a live question's id (Unicode"
                 " normalization): no search is offered for them, as it would find both."
             )
+
+
+@app.command("push")
+def push_command(
+    paths: Paths = None,
+    collection: Annotated[
+        Path | None,
+        typer.Option(
+            help="The collection file (collection.anki2). Default: the --profile's.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="The Anki profile to push to. Default: the one Anki opened last.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what push would do; change nothing.")
+    ] = False,
+    delete_removed: Annotated[
+        bool,
+        typer.Option(
+            "--delete-removed",
+            help="Delete the notes of questions removed from the Markdown, after a backup.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Overwrite notes edited in Anki whose Markdown was edited too."
+        ),
+    ] = False,
+    sync: Annotated[
+        bool,
+        typer.Option("--sync", help="Sync before and after, media too: AnkiWeb or --endpoint."),
+    ] = False,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="A self-hosted sync server's URL.", show_default=False),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete without asking, even in a terminal.")
+    ] = False,
+) -> None:
+    """Push deck files into your Anki collection (close Anki first), and with --sync on
+    to your phone.
+
+    Exit status: 0 when done; 1 for errors in the decks, a collection Anki has open, or a
+    sync that failed; 2 when it could not run (no `anki` package, no collection); 3 when
+    done but notes edited both in Anki and in the Markdown were left alone (see --force).
+    """
+    syncer = Syncer(endpoint, _ask_login() if sys.stdin.isatty() else None) if sync else None
+    try:
+        result = push(
+            paths or [default_decks()],
+            collection,
+            profile,
+            dry_run=dry_run,
+            delete_removed=delete_removed,
+            force=force,
+            syncer=syncer,
+            before_delete=_confirm_deletion(ask=sys.stdin.isatty() and not yes),
+        )
+    except DeckError as error:
+        _fail(error.diagnostics, "nothing pushed")
+    except (AnkiMissing, CollectionNotFound) as error:
+        typer.echo(f"ankiqa: {error}", err=True)
+        raise typer.Exit(2) from None
+    except (PushError, SyncRefused) as error:
+        typer.echo(f"ankiqa: {error}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        _os_error(error)
+    _report_push(result, syncer)
+    if result.count(CONFLICT):
+        raise typer.Exit(3)
+
+
+def _ask_login() -> Credentials:
+    def ask() -> tuple[str, str]:
+        user = typer.prompt("Sync user name (e-mail)", err=True)
+        return user, typer.prompt("Password", hide_input=True, err=True)
+
+    return ask
+
+
+def _confirm_deletion(ask: bool) -> Callable[[list[DeletedNote]], bool]:
+    """Lists the notes about to be deleted, and in a terminal asks first."""
+
+    def confirm(notes: list[DeletedNote]) -> bool:
+        _list_deletions(notes, "Deleting")
+        return not ask or typer.confirm(f"Delete {_count(len(notes), 'note')}?", err=True)
+
+    return confirm
+
+
+def _list_deletions(notes: list[DeletedNote], verb: str) -> None:
+    typer.echo(f"{verb} {_count(len(notes), 'note')} of questions removed from the Markdown:")
+    for note in notes:
+        where = printable(str(note.file))
+        typer.echo(f"  - {printable(note.question_id)}  {printable(note.front[:60])}  ({where})")
+
+
+_SAID = {
+    NEW: "new",
+    UPDATED: "updated",
+    KEPT: "kept (edited in Anki; the Markdown did not change)",
+    FORCED: "overwritten (edited in Anki, and in the Markdown: --force)",
+    OTHER_TYPE: "left alone (Anki has this id with another note type, which cannot change)",
+}
+
+
+def _report_push(result: PushResult, syncer: Syncer | None) -> None:
+    would = "would be " if result.dry_run else ""
+    typer.echo(f"{'Dry run: ' * result.dry_run}collection {printable(str(result.collection))}")
+    for notice in result.notices:
+        typer.echo(str(notice), err=True)
+    if result.warnings:
+        typer.echo(f"{_count(len(result.warnings), 'warning')}: see `ankiqa check`", err=True)
+    for outcome in result.notes:
+        question = outcome.question
+        where = f"{printable(str(question.path))}:{question.line}"
+        title = printable(question.heading[:60])
+        if outcome.status in _SAID:
+            typer.echo(f"{where}: {would}{_SAID[outcome.status]}: {title}")
+        elif outcome.status == CONFLICT:
+            typer.echo(
+                f"{where}: conflict, left as Anki has it: {title}\n"
+                "  edited in Anki and in the Markdown (push --force takes the Markdown's):"
+            )
+            for line in outcome.conflict_diff():
+                typer.echo(f"    {printable(line)}")
+    if result.dry_run and result.deleted:
+        _list_deletions(result.deleted, "Would delete")
+    elif result.removed and not result.deleted:
+        typer.echo(
+            f"{_count(len(result.removed), 'question')} removed from the Markdown:"
+            " `push --delete-removed` deletes their notes"
+        )
+    if result.note_types:
+        typer.echo(f"note types {would}brought up to date: {', '.join(result.note_types)}")
+    if result.backup:
+        typer.echo(f"backup: {printable(str(result.backup))}")
+    counts = [
+        f"{result.count(status)} {name}"
+        for status, name in ((NEW, "new"), (UPDATED, "updated"), (KEPT, "kept"))
+    ]
+    counts += [f"{result.count(status)} {name}" for status, name in _RARE if result.count(status)]
+    deleted = f", {len(result.deleted)} {'to delete' if result.dry_run else 'deleted'}"
+    unchanged = sum(outcome.status == "unchanged" for outcome in result.notes)
+    typer.echo(f"{', '.join(counts)}, {unchanged} unchanged{deleted * bool(result.deleted)}")
+    for report in result.syncs:
+        message = f": {report.server_message}" if report.server_message else ""
+        typer.echo(
+            f"synced with {printable(syncer.name if syncer else '')} ({report.kind}){message}"
+        )
+    if result.dry_run and syncer is not None:
+        typer.echo(f"would sync with {printable(syncer.name)} before and after")
+
+
+_RARE = ((CONFLICT, "conflicting"), (FORCED, "overwritten"), (OTHER_TYPE, "of another note type"))
 
 
 @app.command("preview")

@@ -10,6 +10,7 @@ import pytest
 from ankiqa.cache import CACHE_ENV
 from ankiqa.ledger import LEDGER_ENV
 from ankiqa.state import STATE_FILE
+from ankiqa.sync import CONFIG_ENV
 
 TESTS = Path(__file__).parent
 SEED_DECKS = TESTS.parent / "decks"
@@ -53,11 +54,14 @@ def write_rich_deck(path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test has a cache and a ledger of its own, never the user's, outside its
-    tmp_path (which some tests watch for changes)."""
+    """Each test has a cache, a ledger and a config folder of its own, never the user's,
+    outside its tmp_path (which some tests watch for changes)."""
     folder = tmp_path_factory.mktemp("render-cache")
     monkeypatch.setenv(CACHE_ENV, str(folder))
     monkeypatch.setenv(LEDGER_ENV, str(tmp_path_factory.mktemp("ledger")))
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path_factory.mktemp("config")))
+    for name in ("ANKI_BASE", "ANKIQA_SYNC_USER", "ANKIQA_SYNC_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
     return folder
 
 
