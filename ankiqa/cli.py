@@ -293,11 +293,10 @@ def _report_push(result: PushResult, syncer: Syncer | None) -> None:
     deleted = f", {len(result.deleted)} {'to delete' if result.dry_run else 'deleted'}"
     unchanged = sum(outcome.status == "unchanged" for outcome in result.notes)
     typer.echo(f"{', '.join(counts)}, {unchanged} unchanged{deleted * bool(result.deleted)}")
-    for report in result.syncs:
+    for when, report in zip(("before", "after"), result.syncs, strict=False):
         message = f": {report.server_message}" if report.server_message else ""
-        typer.echo(
-            f"synced with {printable(syncer.name if syncer else '')} ({report.kind}){message}"
-        )
+        name = printable(syncer.name if syncer else "")
+        typer.echo(f"synced with {name} {when} the import ({report.kind}){message}")
     if result.dry_run and syncer is not None:
         typer.echo(f"would sync with {printable(syncer.name)} before and after")
 

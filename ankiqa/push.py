@@ -105,6 +105,7 @@ class DeletedNote:
     question_id: str
     file: Path  # where the question was last seen
     front: str  # the note's first field, as text
+    note_id: int
 
 
 @dataclass
@@ -199,7 +200,7 @@ def push(
         if doomed:
             from anki.notes import NoteId  # after anki.collection: anki's own import order
 
-            col.remove_notes([NoteId(note_id) for note_id, _ in _doomed_ids(col, doomed)])
+            col.remove_notes([NoteId(note.note_id) for note in doomed])
             result.deleted = doomed
         if syncer is not None:
             result.syncs.append(syncer.sync(col))
@@ -267,7 +268,7 @@ def _status(
 
 
 def _same(there: _InAnki, note: NoteData) -> bool:
-    ours = tuple(unicodedata.normalize("NFC", value) for value in note.fields)
+    ours = tuple(_nfc(value) for value in note.fields)
     tags = frozenset(tag.casefold() for tag in note.tags)
     return there.fields == ours and there.tags == tags
 
@@ -312,42 +313,35 @@ def _deletable(project: Project, col: Collection) -> list[DeletedNote]:
     that are ankiqa's own: of its note types, with the GUID their `Question ID` gives."""
     read = {(source.root, source.relative.as_posix()) for source in project.sources}
     present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
-    notetype_ids = {note_type.id for note_type in NOTE_TYPES.values()}
-    doomed = []
+    gone: dict[str, tuple[str, Path]] = {}  # by GUID: (question id, its last deck file)
     for root, state in project.states.items():
-        gone = {
-            question_id: entry.file
+        here = {
+            question_id: root / entry.file
             for question_id, entry in state.questions.items()
             if entry.hash is None
             and question_id not in present
             and ((root, entry.file) in read or project.read_all_of(root, entry.file))
         }
-        if gone and not project.read_all_of(root, "."):
+        if here and not project.read_all_of(root, "."):
             for question_id in ids_in_deck_files(root, skip={p for r, p in read if r == root}):
-                gone.pop(question_id, None)
-        for question_id, file in sorted(gone.items()):
-            row = _db(col).first(
-                "select mid, flds from notes where guid = ?", note_guid(question_id)
-            )
-            if row is None or row[0] not in notetype_ids:
-                continue
-            fields = row[1].split("\x1f")
-            if unicodedata.normalize("NFC", fields[-1]) != unicodedata.normalize(
-                "NFC", id_field(question_id)
-            ):
-                continue  # not a note the identity contract gives this GUID
-            front = " ".join(_text(fields[0]))
-            doomed.append(DeletedNote(question_id, root / file, front))
-    return doomed
+                here.pop(question_id, None)
+        gone.update((note_guid(qid), (qid, file)) for qid, file in here.items())
+    notetype_ids = {note_type.id for note_type in NOTE_TYPES.values()}
+    doomed = []
+    for note_id, guid, notetype_id, fields in _db(col).execute(
+        "select id, guid, mid, flds from notes"
+    ):
+        if guid not in gone or notetype_id not in notetype_ids:
+            continue
+        question_id, file = gone[guid]
+        values = fields.split("\x1f")
+        if _nfc(values[-1]) == _nfc(id_field(question_id)):  # else not the contract's GUID
+            doomed.append(DeletedNote(question_id, file, " ".join(_text(values[0])), note_id))
+    return sorted(doomed, key=lambda note: note.question_id)
 
 
-def _doomed_ids(col: Collection, doomed: list[DeletedNote]) -> Iterator[tuple[int, str]]:
-    for note in doomed:
-        note_id = _db(col).scalar(
-            "select id from notes where guid = ?", note_guid(note.question_id)
-        )
-        if note_id is not None:
-            yield note_id, note.question_id
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def _import(
