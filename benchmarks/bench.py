@@ -184,9 +184,10 @@ def measure_case(case: Case, tools: list[str], repeat: int, folder: Path) -> Res
 
 
 def _copy_decks(source: Path, decks: Path) -> Path:
+    """A copy of the deck (a file, as a `.md` one, whatever its name) in `decks`."""
     if source.is_file():
         decks.mkdir(parents=True)
-        shutil.copy(source, decks)
+        shutil.copy(source, decks / source.with_suffix(".md").name)
     else:
         shutil.copytree(source, decks)
     return decks
