@@ -8,6 +8,7 @@ same arguments always write the same bytes.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import uuid
@@ -85,34 +86,31 @@ def write_deck(folder: Path, questions: int, files: int, seed: int = 12) -> list
     paths = []
     for index in range(files):
         count = questions // files + (index < questions % files)
+        body = "".join(itertools.islice(_questions(rng), count))
         path = folder / f"deck-{index:03}.md"
-        path.write_text("".join(_deck_text(rng, index, count)), encoding="utf-8")
+        path.write_text(f"# Systems notes {index}\n\n{body}", encoding="utf-8")
         paths.append(path)
     return paths
 
 
 def write_deck_of_size(folder: Path, megabytes: float, seed: int = 12) -> Path:
-    """Write one deck file of about `megabytes` MB (10**6 bytes), questions until it is."""
+    """Write one deck file of about `megabytes` MB (10**6 bytes): questions until it is."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"deck-{megabytes:g}MB.md"
     with path.open("w", encoding="utf-8") as file:
         written = file.write("# One big deck\n\n")
-        number = 0
+        questions = _questions(rng)
         while written < megabytes * 1_000_000:
-            if number % 25 == 0:
-                written += file.write(f"## Part {number // 25 + 1}\n\n")
-            written += file.write(_question(rng, number))
-            number += 1
+            written += file.write(next(questions))
     return path
 
 
-def _deck_text(rng: random.Random, index: int, count: int) -> Iterator[str]:
-    yield f"# Systems notes {index}\n\n"
-    for number in range(count):
-        if number % 25 == 0:
-            yield f"## Part {number // 25 + 1}\n\n"
-        yield _question(rng, number)
+def _questions(rng: random.Random) -> Iterator[str]:
+    """Questions without end, with a `## Part` section heading before every 25th."""
+    for number in itertools.count():
+        part = f"## Part {number // 25 + 1}\n\n" if number % 25 == 0 else ""
+        yield part + _question(rng, number)
 
 
 def _question(rng: random.Random, number: int) -> str:
@@ -128,7 +126,7 @@ def _question(rng: random.Random, number: int) -> str:
     )
     blocks = [_paragraph(rng)]
     if rng.random() < 0.02:  # a few cloze notes
-        blocks[0] = f"{{{{c1::{topic.capitalize()}}}}} is not {{{{c2::{other}}}}}. " + blocks[0]
+        blocks[0] = f"{{{{c1::{_capital(topic)}}}}} is not {{{{c2::{other}}}}}. " + blocks[0]
     for _ in range(rng.randint(0, 3)):
         blocks.append(rng.choice([_paragraph, _list, _code, _display_math])(rng))
     qid = uuid.UUID(int=rng.getrandbits(128), version=4)
@@ -148,8 +146,11 @@ def _sentence(rng: random.Random) -> str:
         words.append(f"(see [the docs]({rng.choice(SITES)}))")
     elif extra < 0.47:
         words.append(f"— {rng.choice(SITES)}")
-    text = " ".join(words)
-    return text[0].upper() + text[1:] + "."
+    return _capital(" ".join(words)) + "."
+
+
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:]
 
 
 def _paragraph(rng: random.Random) -> str:
