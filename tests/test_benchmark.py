@@ -108,3 +108,19 @@ def test_a_refused_export_is_a_row_and_a_miss_not_a_crash(bench: ModuleType) -> 
         "| nothing changed | - | 3.00 | - | - | 100 | ankiqa not run after its failure |" in table
     )
     assert set(dict(bench.targets(measured)).values()) == {"MISS (ankiqa failed)"}
+
+
+def test_peak_memory_is_summed_over_the_process_and_its_children(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    measure = importlib.import_module("measure")
+    hold = "import time; block = bytearray({mb} * 10**6); time.sleep(0.5)"
+    parent = (
+        "import subprocess, sys; "
+        f"child = subprocess.Popen([sys.executable, '-c', {hold.format(mb=80)!r}]); "
+        f"{hold.format(mb=60)}; child.wait()"
+    )
+    measured = measure.run([sys.executable, "-c", parent], tmp_path, {})
+    assert measured.returncode == 0
+    assert measured.peak_rss > 140 * 10**6  # 60 MB and 80 MB at once: neither alone
