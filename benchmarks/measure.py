@@ -1,10 +1,13 @@
 """Run a command as its own process and measure it: wall time, and the peak RSS of its
 whole process tree (the process plus every process it starts, such as a worker pool).
 
-Linux only: the tree is read from /proc. This kernel interface has no list of a process's
-children that every kernel offers (`/proc/<pid>/task/<tid>/children` needs
-CONFIG_PROC_CHILDREN), so each sample lists /proc and follows parent ids, reading each
-new process's parent once.
+The RSS of each process is added up, as the issue's targets count memory: pages that
+forked workers share with their parent count once per process, so the sum can exceed what
+the machine really spends.
+
+Linux only: the tree is read from /proc. Not every kernel lists a process's children there
+(`/proc/<pid>/task/<tid>/children` needs CONFIG_PROC_CHILDREN), so each sample lists /proc
+and follows parent ids, reading each new process's parent once.
 """
 
 from __future__ import annotations
