@@ -38,24 +38,22 @@ class Run:
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
     """Run `command` to its end, sampling its process tree's RSS every 20 ms.
 
-    The peak is the largest sum over a sample's processes. A peak shorter than a sample
-    can be missed, so the result is never below the largest single process's own peak
-    (its maximum RSS, which the kernel reports when it ends).
+    The peak is the largest sum over a sample's processes, so a peak shorter than a sample
+    can be missed. (The kernel's own maximum RSS of a child is no help: it starts from the
+    benchmark's own size, which the child had before it became the command.)
     """
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
         sampler = _Sampler(process.pid)
         sampler.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        returncode = process.wait()
         seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         sampler.stop.set()
         sampler.join()
         output.seek(0)
         text = output.read().decode("utf-8", errors="replace")
-    largest_process = usage.ru_maxrss * 1024  # KiB on Linux
-    return Run(seconds, max(sampler.peak, largest_process), process.returncode, text)
+    return Run(seconds, sampler.peak, returncode, text)
 
 
 class _Sampler(threading.Thread):
