@@ -184,12 +184,13 @@ def measure_case(case: Case, tools: list[str], repeat: int, folder: Path) -> Res
 
 
 def _copy_decks(source: Path, decks: Path) -> Path:
-    """A copy of the deck (a file, as a `.md` one, whatever its name) in `decks`."""
+    """A copy of the deck in `decks`: a file as a `.md` one, whatever its name; a folder
+    without its build state, so that the first export is one."""
     if source.is_file():
         decks.mkdir(parents=True)
         shutil.copy(source, decks / source.with_suffix(".md").name)
     else:
-        shutil.copytree(source, decks)
+        shutil.copytree(source, decks, ignore=shutil.ignore_patterns("ankiqa-state.jsonl"))
     return decks
 
 
