@@ -14,7 +14,7 @@ from .notes import NoteData, build_notes, deck_id, note_guid
 from .notetypes import NOTE_TYPES, NoteType
 from .parse import DeckFile, Question, parse_deck, read_deck_file
 from .project import Project, check_decks, check_project, load_project
-from .push import PushResult, push
+from .pushing import PushResult, push
 from .render import CardRenderer
 
 __all__ = [

@@ -15,6 +15,7 @@ import typer
 from .atomic import write_atomically
 from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
+from .collection import AnkiMissing, NotACollection, PushError
 from .config import default_decks
 from .diagnostics import DeckError, Diagnostic, errors, printable
 from .diff import PackageError, compare
@@ -22,19 +23,7 @@ from .ids import add_ids_to_files
 from .preview import preview_html
 from .profiles import CollectionNotFound
 from .project import check_project, load_project
-from .push import (
-    CONFLICT,
-    FORCED,
-    KEPT,
-    NEW,
-    OTHER_TYPE,
-    UPDATED,
-    AnkiMissing,
-    DeletedNote,
-    PushError,
-    PushResult,
-    push,
-)
+from .pushing import CONFLICT, FORCED, KEPT, NEW, OTHER_TYPE, UPDATED, DeletedNote, PushResult, push
 from .sync import Credentials, Syncer, SyncRefused
 from .watch import watch
 
@@ -193,7 +182,8 @@ def push_command(
     sync that failed; 2 when it could not run (no `anki` package, no collection); 3 when
     done but notes edited both in Anki and in the Markdown were left alone (see --force).
     """
-    syncer = Syncer(endpoint, _ask_login() if sys.stdin.isatty() else None) if sync else None
+    ask = _ask_login() if sys.stdin.isatty() else None
+    syncer = Syncer(endpoint, ask) if sync or endpoint else None  # --endpoint means --sync
     try:
         result = push(
             paths or [default_decks()],
@@ -207,7 +197,7 @@ def push_command(
         )
     except DeckError as error:
         _fail(error.diagnostics, "nothing pushed")
-    except (AnkiMissing, CollectionNotFound) as error:
+    except (AnkiMissing, CollectionNotFound, NotACollection) as error:
         typer.echo(f"ankiqa: {error}", err=True)
         raise typer.Exit(2) from None
     except (PushError, SyncRefused) as error:
@@ -216,6 +206,9 @@ def push_command(
     except OSError as error:
         _os_error(error)
     _report_push(result, syncer)
+    if result.sync_error:
+        typer.echo(f"ankiqa: pushed, but {result.sync_error}", err=True)
+        raise typer.Exit(1)
     if result.count(CONFLICT):
         raise typer.Exit(3)
 
@@ -242,7 +235,9 @@ def _list_deletions(notes: list[DeletedNote], verb: str) -> None:
     typer.echo(f"{verb} {_count(len(notes), 'note')} of questions removed from the Markdown:")
     for note in notes:
         where = printable(str(note.file))
-        typer.echo(f"  - {printable(note.question_id)}  {printable(note.front[:60])}  ({where})")
+        edited = ", edited in Anki since it was pushed" if note.edited else ""
+        line = f"  - {printable(note.question_id)}  {printable(note.front[:60])}  ({where}{edited})"
+        typer.echo(line)
 
 
 _SAID = {
@@ -250,7 +245,7 @@ _SAID = {
     UPDATED: "updated",
     KEPT: "kept (edited in Anki; the Markdown did not change)",
     FORCED: "overwritten (edited in Anki, and in the Markdown: --force)",
-    OTHER_TYPE: "left alone (Anki has this id with another note type, which cannot change)",
+    OTHER_TYPE: "left alone: Anki holds it with another note type, which an import cannot change",
 }
 
 
@@ -261,6 +256,12 @@ def _report_push(result: PushResult, syncer: Syncer | None) -> None:
         typer.echo(str(notice), err=True)
     if result.warnings:
         typer.echo(f"{_count(len(result.warnings), 'warning')}: see `ankiqa check`", err=True)
+    for name in result.changed_note_types:
+        typer.echo(
+            f"The note type {name!r} had fields or card types added, removed or reordered in"
+            " Anki: its notes are left alone. Undo that change (Tools > Manage Note Types),"
+            " or make a copy of the note type for your own fields."
+        )
     for outcome in result.notes:
         question = outcome.question
         where = f"{printable(str(question.path))}:{question.line}"
@@ -298,7 +299,10 @@ def _report_push(result: PushResult, syncer: Syncer | None) -> None:
         name = printable(syncer.name if syncer else "")
         typer.echo(f"synced with {name} {when} the import ({report.kind}){message}")
     if result.dry_run and syncer is not None:
-        typer.echo(f"would sync with {printable(syncer.name)} before and after")
+        typer.echo(
+            f"would sync with {printable(syncer.name)} before and after (not done: edits made"
+            " on other devices since they last synced are not seen by this dry run)"
+        )
 
 
 _RARE = ((CONFLICT, "conflicting"), (FORCED, "overwritten"), (OTHER_TYPE, "of another note type"))

@@ -9,6 +9,9 @@ it always gets a `mod` later than that one.
 
 Deleting the ledger only loses that protection. It is written before the packages, so a
 kill between writing the packages and the build state cannot give two contents one `mod`.
+
+`push` records here, per collection, what each note held when push last left it (see
+`push`): how it tells an edit made in Anki from its own.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 LEDGER_ENV = "ANKIQA_DATA_DIR"
@@ -33,6 +37,15 @@ def default_folder() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ankiqa"
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """A note as push last left it in a collection."""
+
+    anki_content: str  # see `collection.anki_content`: what the collection held then
+    content: str  # the Markdown's content hash (see `state.content_hash`)
+    file: str  # the deck file it came from, resolved
+
+
 class Ledger:
     """The last content hash and `mod` exported per note GUID. Use it in a `with` block;
     one that cannot be opened or written holds nothing (the export still works)."""
@@ -47,6 +60,10 @@ class Ledger:
             db = sqlite3.connect(folder / "exported.sqlite", timeout=30)
             db.execute(
                 "create table if not exists exported (guid text primary key, hash text, mod int)"
+            )
+            db.execute(
+                "create table if not exists pushed (collection text, guid text,"
+                " anki_content text, content text, file text, primary key (collection, guid))"
             )
             rows = db.execute("select guid, hash, mod from exported").fetchall()
             self.last = {
@@ -72,6 +89,33 @@ class Ledger:
             return
         try:
             self._db.executemany("insert or replace into exported values (?, ?, ?)", exported)
+            self._db.commit()
+        except sqlite3.Error:
+            return
+
+    def pushed(self, collection: str) -> dict[str, Pushed]:
+        """What push last left in the collection (its resolved path), by GUID."""
+        if self._db is None:
+            return {}
+        try:
+            rows = self._db.execute(
+                "select guid, anki_content, content, file from pushed where collection = ?",
+                (collection,),
+            ).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {
+            guid: Pushed(*values)
+            for guid, *values in rows
+            if all(isinstance(value, str) for value in values)
+        }
+
+    def record_pushed(self, collection: str, pushed: Iterable[tuple[str, Pushed]]) -> None:
+        if self._db is None:
+            return
+        rows = [(collection, guid, p.anki_content, p.content, p.file) for guid, p in pushed]
+        try:
+            self._db.executemany("insert or replace into pushed values (?, ?, ?, ?, ?)", rows)
             self._db.commit()
         except sqlite3.Error:
             return

@@ -55,7 +55,7 @@ def find_collection(collection: Path | None = None, profile: str | None = None) 
             f"Anki has several profiles ({choices}): choose one with --profile"
         )
     path = base / profile / COLLECTION_FILE
-    if not path.is_file():
+    if Path(profile).name != profile or profile in (".", "..") or not path.is_file():
         known = f" (profiles: {', '.join(names)})" if names else ""
         raise CollectionNotFound(f"no Anki profile {profile!r} in {base}{known}")
     return path

@@ -78,7 +78,7 @@ class Syncer:
 
     def sync(self, col: Collection) -> SyncReport:
         """Sync `col` and its media. Raises SyncRefused."""
-        from anki.errors import NetworkError, SyncError, SyncErrorKind
+        from anki.errors import InvalidInput, NetworkError, SyncError, SyncErrorKind
 
         try:
             try:
@@ -95,6 +95,8 @@ class Syncer:
             raise SyncRefused(f"sync with {self.name} failed: {error}") from None
         except NetworkError as error:
             raise SyncRefused(f"could not reach {self.name}: {error}") from None
+        except InvalidInput as error:  # an endpoint that is not a URL, say
+            raise SyncRefused(f"cannot sync with {self.name}: {error}") from None
 
     def _login(self, col: Collection, kept: bool = True) -> SyncAuth:
         from anki.sync_pb2 import SyncAuth
@@ -107,8 +109,9 @@ class Syncer:
             self._auth = SyncAuth(hkey=session["hkey"], endpoint=session.get("endpoint"))
             return self._auth
         if given is None and self._credentials is None:
+            why = "no login" if kept else "the kept login was refused"
             raise SyncRefused(
-                f"no login for {self.name}: set {USER_ENV} and {PASSWORD_ENV}, or run"
+                f"{why} for {self.name}: set {USER_ENV} and {PASSWORD_ENV}, or run"
                 " `ankiqa push --sync` in a terminal to be asked"
             )
         user, password = given or self._credentials()  # type: ignore[misc]

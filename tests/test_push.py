@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import ankiqa
 from ankiqa.cli import app
 from ankiqa.profiles import CollectionNotFound, find_collection
-from ankiqa.push import CONFLICT, FORCED, KEPT, NEW, UNCHANGED, UPDATED, push
+from ankiqa.pushing import CONFLICT, FORCED, KEPT, NEW, UNCHANGED, UPDATED, push
 
 T0 = int(time.time()) - 1000  # earlier than any edit a test makes in Anki
 
@@ -261,7 +261,7 @@ def test_a_collection_open_in_anki_is_refused_with_exit_1(project):
     finally:
         col.close()
     assert done.returncode == 1
-    assert "close it" in done.stderr and "Traceback" not in done.stderr
+    assert "is open in Anki: close Anki" in done.stderr and "Traceback" not in done.stderr
     assert not (project / "decks" / "ankiqa-state.jsonl").exists()
 
 
@@ -323,3 +323,116 @@ def test_without_the_anki_package_push_says_how_to_install_it(project, monkeypat
 
     assert result.exit_code == 2
     assert "pip install 'ankiqa[anki]'" in result.output
+
+
+def test_a_kept_edit_survives_a_lost_build_state_and_a_note_type_update(project):
+    """Without its build state, every note type is due an update, which an import makes
+    only with notes of it: the note carrying it must not overwrite an edit made in Anki."""
+    run(project)
+    time.sleep(1)
+    edit_in_anki(project, "q1", "Edited in Anki.")
+    (project / "decks" / "ankiqa-state.jsonl").unlink()
+
+    result = run(project, now=int(time.time()) + 5)
+
+    assert statuses(result)["q1"] == KEPT
+    assert result.note_types == ["ankiqa Q&A"]
+    assert answers(project)["q1"] == "Edited in Anki."
+
+
+def test_an_export_between_two_pushes_does_not_hide_an_edit_made_in_anki(project):
+    run(project)
+    time.sleep(1)
+    edit_in_anki(project, "q1", "Edited in Anki.")
+    write(
+        project,
+        {"q0": "Answer 0.", "q1": "Edited in the Markdown.", "q2": "Answer 2.", "q3": "Answer 3."},
+    )
+    ankiqa.export([project / "decks"], output=project / "all.apkg", now=int(time.time()) + 5)
+
+    assert statuses(run(project, now=int(time.time()) + 6))["q1"] == CONFLICT
+    assert answers(project)["q1"] == "Edited in Anki."
+
+    # The Markdown put back to what push left in Anki: the Anki edit is simply kept.
+    write(project, {f"q{n}": f"Answer {n}." for n in range(4)})
+    assert statuses(run(project, now=int(time.time()) + 7))["q1"] == KEPT
+
+
+def test_marking_a_note_in_anki_is_not_an_edit_and_an_update_keeps_the_mark(project):
+    run(project)
+    time.sleep(1)
+    col = Collection(str(collection(project)))
+    try:
+        note = col.get_note(col.find_notes('"Question ID:q1"')[0])
+        note.add_tag("marked")
+        col.update_note(note)
+    finally:
+        col.close()
+    write(project, {"q0": "Answer 0.", "q1": "Changed.", "q2": "Answer 2.", "q3": "Answer 3."})
+
+    assert statuses(run(project, now=int(time.time()) + 5))["q1"] == UPDATED
+    col = Collection(str(collection(project)))
+    try:
+        note = col.get_note(col.find_notes('"Question ID:q1"')[0])
+        assert note["Answer"] == "<p>Changed.</p>" and note.has_tag("marked")
+    finally:
+        col.close()
+
+
+def test_a_note_type_changed_in_anki_leaves_its_notes_alone_without_a_copy(project):
+    run(project)
+    col = Collection(str(collection(project)))
+    try:
+        notetype = col.models.by_name("ankiqa Q&A")
+        col.models.add_field(notetype, col.models.new_field("Extra"))
+        col.models.update_dict(notetype)
+    finally:
+        col.close()
+    write(project, {"q0": "Changed.", "q1": "Answer 1.", "q2": "Answer 2.", "q3": "Answer 3."})
+
+    result = CliRunner().invoke(
+        app, ["push", str(project / "decks"), "--collection", str(collection(project)), "--force"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "had fields or card types added, removed or reordered in Anki" in result.output
+    assert "0 new, 0 updated" in result.output
+    assert answers(project)["q0"] == "<p>Answer 0.</p>"
+    col = Collection(str(collection(project)))
+    try:
+        assert "ankiqa Q&A+" not in [model.name for model in col.models.all_names_and_ids()]
+    finally:
+        col.close()
+
+
+def test_delete_removed_spares_a_question_moved_to_a_deck_folder_not_pushed(project):
+    more = project / "more"
+    more.mkdir()
+    run(project)
+    write(project, {"q0": "Answer 0.", "q1": "Answer 1.", "q3": "Answer 3."})
+    (more / "m.md").write_text(deck_text({"q2": "Answer 2."}), encoding="utf-8")
+    assert statuses(push([more], collection(project), now=T0 + 10))["q2"] == UNCHANGED
+
+    result = run(project, now=T0 + 20, delete_removed=True)
+
+    assert result.deleted == []
+    assert "q2" in answers(project)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--collection", "decks/push.md"], "not an Anki collection"),
+        (["--profile", "../anki"], "no Anki profile '../anki'"),
+    ],
+)
+def test_a_wrong_collection_is_refused_with_exit_2(project, monkeypatch, arguments, message):
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("ANKI_BASE", str(project / "base"))
+    (project / "base").mkdir()
+
+    result = CliRunner().invoke(app, ["push", "decks", *arguments])
+
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert (project / "decks" / "push.md").read_text(encoding="utf-8").startswith("# Push")

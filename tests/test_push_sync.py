@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import stat
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from sync_server import PASSWORD, USER, sync_server
 from typer.testing import CliRunner
 
 import ankiqa
+from ankiqa import pushing
 from ankiqa.cli import app
-from ankiqa.sync import CONFIG_ENV, PASSWORD_ENV, SESSION_FILE, USER_ENV
+from ankiqa.sync import CONFIG_ENV, PASSWORD_ENV, SESSION_FILE, USER_ENV, Syncer
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -192,3 +194,51 @@ def monkeypatch_env(name: str) -> str:
     import os
 
     return os.environ[name]
+
+
+def test_a_sync_failing_after_the_import_still_reports_what_was_pushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(USER_ENV, USER)
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    (tmp_path / "decks").mkdir()
+    deck = tmp_path / "decks" / "d.md"
+    deck.write_text(deck_text({"a": "A.", "b": "B."}), encoding="utf-8")
+    open_collection(tmp_path / "desktop").close()
+    desktop = tmp_path / "desktop" / "collection.anki2"
+    with ExitStack() as server:
+        url = server.enter_context(sync_server(tmp_path / "server"))
+        assert push(tmp_path, url).exit_code == 0
+        deck.write_text(deck_text({"a": "A, edited."}), encoding="utf-8")
+
+        def server_goes_down(notes) -> bool:  # between the sync before and the one after
+            server.close()
+            return True
+
+        result = pushing.push(
+            [tmp_path / "decks"],
+            desktop,
+            delete_removed=True,
+            syncer=Syncer(url),
+            before_delete=server_goes_down,
+        )
+
+    assert [note.question_id for note in result.deleted] == ["b"]
+    assert {o.question.id: o.status for o in result.notes} == {"a": "updated"}
+    assert result.sync_error is not None and "could not reach" in result.sync_error
+    state = (tmp_path / "decks" / "ankiqa-state.jsonl").read_text(encoding="utf-8")
+    assert '"hash": null' in state  # the build state knows b is gone: the push is done
+
+
+def test_an_endpoint_that_is_not_a_url_is_a_message_not_a_traceback(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv(USER_ENV, USER)
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    (tmp_path / "decks").mkdir()
+    (tmp_path / "decks" / "d.md").write_text(deck_text({"x": "X."}), encoding="utf-8")
+    open_collection(tmp_path / "desktop").close()
+
+    result = push(tmp_path, "not a url")
+
+    assert result.exit_code == 1
+    assert result.output.startswith("ankiqa: cannot sync with not a url")
+    assert result.exception is None or isinstance(result.exception, SystemExit)
