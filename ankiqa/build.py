@@ -27,10 +27,10 @@ from .parse import read_deck_file
 from .project import (
     DEFAULT_DECKS,
     Project,
+    checked_notes,
     find_sources,
-    load_checked_project,
+    load_project,
     plain_id,
-    project_notes,
 )
 from .state import (
     STATE_FILE,
@@ -80,7 +80,8 @@ def export(
     `use_cache=False` renders and checks every question, ignoring the cache (see `cache`).
     """
     cache_folder = default_cache_folder() if use_cache else None
-    project = load_checked_project(paths, cache_folder)
+    project = load_project(paths, cache_folder)
+    built = checked_notes(project, cache_folder, progress)
     states = project.states
     now = int(time.time()) if now is None else now
     styles = project.settings.styles
@@ -92,11 +93,9 @@ def export(
     mods: dict[str, int] = {}
     # Each package's note types, each with the latest `mod` its roots' states give it.
     type_mods: dict[Path, dict[str, int]] = defaultdict(dict)
-    total = sum(len(deck_file.questions) for deck_file in project.deck_files)
-    done = 0
     exported: list[tuple[str, str, int]] = []  # (guid, content hash, mod): see `ledger`
     with Ledger(default_ledger_folder()) as ledger:
-        for source, notes in project_notes(project, cache_folder):
+        for source, notes in built:
             folder = dist if dist is not None else dist_folder(source.root, source.settings)
             target = Path(output or folder / source.relative.with_suffix(".apkg"))
             file, state = source.relative.as_posix(), states[source.root]
@@ -113,9 +112,6 @@ def export(
                 type_mod = state.stamp_note_type(kind, type_hashes[kind], now)
                 type_mods[target][kind] = max(type_mods[target].get(kind, 0), type_mod)
             builds[target] += notes
-            done += len(notes)
-            if progress:
-                progress(done, total)
         ledger.record(exported)  # before the packages: see `ledger`
 
     result = ExportResult(warnings=project.diagnostics)
@@ -147,8 +143,8 @@ def build_decks(paths: Sequence[Path] = (DEFAULT_DECKS,), use_cache: bool = True
     """Every note these deck files export, rendered, in memory: nothing is written, the
     build state is not changed. Raises DeckError when the input has errors."""
     cache_folder = default_cache_folder() if use_cache else None
-    project = load_checked_project(paths, cache_folder)
-    return [note for _, notes in project_notes(project, cache_folder) for note in notes]
+    built = checked_notes(load_project(paths, cache_folder), cache_folder)
+    return [note for _, notes in built for note in notes]
 
 
 def dist_folder(root: Path, settings: Settings) -> Path:

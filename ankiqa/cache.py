@@ -6,15 +6,20 @@ rendered to, and remembers which questions `check` found nothing in; every entry
 also keyed by a hash of the code and library versions that made it. It lives in the
 user's cache folder, not in the project: deleting it only costs time, and a cache that
 cannot be opened or written is simply not used.
+
+Writes are buffered and written in one short transaction: worker processes hand theirs
+to the main process (`pending`, `write`) instead of waiting for each other's lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
 import sys
 import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -46,12 +51,26 @@ def fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+@dataclass
+class Writes:
+    """Rows a cache has not written yet."""
+
+    fields: list[tuple[str, str, str]] = field(default_factory=list)  # (key, front, back)
+    clean: list[tuple[str]] = field(default_factory=list)
+    parsed: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.clean or self.parsed)
+
+
 class Cache:
     """Parsed deck files, rendered fields and clean questions, in a SQLite file in `folder`;
-    with no folder, a cache that holds nothing. Use it in a `with` block."""
+    with no folder, a cache that holds nothing. Use it in a `with` block: what is put in
+    it is written when it closes (or by `write`), not before."""
 
     def __init__(self, folder: Path | None):
         self._db: sqlite3.Connection | None = None
+        self._writes = Writes()
         if folder is None:
             return
         name = f"render-{fingerprint()}.sqlite"
@@ -83,15 +102,8 @@ class Cache:
             return None
 
     def put(self, inputs: tuple[str, ...], front: str, back: str) -> None:
-        if self._db is None:
-            return
-        try:
-            self._db.execute(
-                "insert or replace into fields values (?, ?, ?)",
-                (_key(inputs), front, back),
-            )
-        except sqlite3.Error:
-            return
+        if self._db is not None:
+            self._writes.fields.append((_key(inputs), front, back))
 
     def is_clean(self, inputs: tuple[str, ...]) -> bool:
         """Whether `check` found nothing in this question (its `render_key`) before."""
@@ -104,12 +116,8 @@ class Cache:
             return False
 
     def mark_clean(self, inputs: tuple[str, ...]) -> None:
-        if self._db is None:
-            return
-        try:
-            self._db.execute("insert or ignore into clean values (?)", (_key(inputs),))
-        except sqlite3.Error:
-            return
+        if self._db is not None:
+            self._writes.clean.append((_key(inputs),))
 
     def parsed(self, key: str) -> str | None:
         """What `put_parsed` stored under `key`: a parsed deck file as JSON (data, never
@@ -123,10 +131,26 @@ class Cache:
             return None
 
     def put_parsed(self, key: str, deck_file: str) -> None:
-        if self._db is None:
+        if self._db is not None:
+            self._writes.parsed.append((key, deck_file))
+
+    def pending(self) -> Writes:
+        """What was put in this cache and not written yet, which it will now not write:
+        a worker process's, for the main process to `write`."""
+        writes, self._writes = self._writes, Writes()
+        return writes
+
+    def write(self, writes: Writes) -> None:
+        """Write these rows, in one transaction."""
+        if self._db is None or not writes:
             return
         try:
-            self._db.execute("insert or replace into parsed values (?, ?)", (key, deck_file))
+            with self._db:
+                self._db.executemany(
+                    "insert or replace into fields values (?, ?, ?)", writes.fields
+                )
+                self._db.executemany("insert or ignore into clean values (?)", writes.clean)
+                self._db.executemany("insert or replace into parsed values (?, ?)", writes.parsed)
         except sqlite3.Error:
             return
 
@@ -139,11 +163,9 @@ class Cache:
     def close(self) -> None:
         if self._db is None:
             return
-        try:
-            self._db.commit()
+        self.write(self.pending())
+        with contextlib.suppress(sqlite3.Error):
             self._db.close()
-        except sqlite3.Error:
-            pass
         self._db = None
 
 

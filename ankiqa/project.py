@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
-import signal
-import sys
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .cache import Cache
+from . import pipeline
 from .cache import default_folder as default_cache_folder
-from .check import check_deck_file
 from .config import ConfigError, Settings, find_settings
 from .diagnostics import ERROR, WARNING, DeckError, Diagnostic, errors
-from .notes import NoteData, build_notes
+from .notes import NoteData
 from .parse import DeckFile, read_deck_file
+from .pipeline import Done, Part
 from .state import STATE_FILE, BuildState, StateError, load_state
 
 DEFAULT_DECKS = Path("decks")
 DECK_SUFFIXES = (".md", ".markdown")
-PARALLEL_FROM = 1500  # questions; below this, starting processes costs more than it saves
-PART_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -341,71 +334,50 @@ def check_project(project: Project, cache: Path | None = None) -> list[Diagnosti
     """The project's diagnostics and those of every check in `check`, sorted, each once
     (so checking a project twice gives the same list)."""
     found = set(project.diagnostics)
-    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
-        found.update(check_deck_file(deck_file, source.root, cache))
+    for _, done in _run(project, cache, render=False):
+        found.update(done.problems)
     return sorted(found)
 
 
-def load_checked_project(
-    paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = None
-) -> Project:
-    """`load_project` with every check of `ankiqa check`; raises DeckError when there are
-    errors. The project's diagnostics are then its warnings. See `cache` for `cache`."""
-    project = load_project(paths, cache)
-    project.diagnostics = check_project(project, cache)
+def checked_notes(
+    project: Project,
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[Source, list[NoteData]]]:
+    """Every deck file's notes, a file or part of one at a time, after every check of
+    `ankiqa check`: raises DeckError when there are errors; the project's diagnostics are
+    then its warnings. `progress(done, total)` is called as questions are rendered."""
+    found = set(project.diagnostics)
+    built = []
+    total, rendered = sum(len(deck_file.questions) for deck_file in project.deck_files), 0
+    for source, done in _run(project, cache):
+        found.update(done.problems)
+        built.append((source, done.notes))
+        rendered += len(done.notes)
+        if progress:
+            progress(rendered, total)
+    project.diagnostics = sorted(found)
     if errors(project.diagnostics):
         raise DeckError(errors(project.diagnostics))
-    return project
+    return built
 
 
 def project_notes(
     project: Project, cache: Path | None = None
 ) -> Iterator[tuple[Source, list[NoteData]]]:
-    """Every deck file's rendered notes, in order, a file or a part of a file at a time.
-
-    Rendering is most of an export's time: questions found in the `cache` folder are not
-    rendered again, and a large project renders on every core.
-    """
-    parts = [
-        (source, replace(deck_file, questions=deck_file.questions[start : start + PART_SIZE]))
-        for source, deck_file in zip(project.sources, project.deck_files, strict=True)
-        for start in range(0, len(deck_file.questions), PART_SIZE)
-    ]
-    workers = _cores()
-    if workers < 2 or _to_render(parts, cache) < PARALLEL_FROM:
-        yield from ((source, build_notes(part, source.root, cache)) for source, part in parts)
-        return
-    sources = [source for source, _ in parts]
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
-        roots = [source.root for source in sources]
-        rendered = pool.map(build_notes, [part for _, part in parts], roots, [cache] * len(parts))
-        yield from zip(sources, rendered, strict=True)
+    """Every deck file's rendered notes, in order, a file or a part of a file at a time,
+    whatever problems its questions have (see `checked_notes` for an export's)."""
+    for source, done in _run(project, cache, check=False, render_invalid=True):
+        yield source, done.notes
 
 
-def _to_render(parts: list[tuple[Source, DeckFile]], cache: Path | None) -> int:
-    """How many questions are not in the render cache."""
-    with Cache(cache) as rendered:
-        questions = (question for _, part in parts for question in part.questions)
-        return sum(rendered.get(q.render_key) is None for q in questions if q.id)
-
-
-def _start_worker(parent: int) -> None:
-    """In a worker: Ctrl-C is the main process's to handle (it stops the export and
-    writes nothing), not a traceback from every worker. On Linux a worker also dies
-    with the main process, however that one ends (`kill`, SIGTERM): no worker is left
-    holding the caller's output open."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-            if os.getppid() != parent:  # the main process died before this line
-                os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _cores() -> int:
-    cores = (getattr(os, "process_cpu_count", None) or os.cpu_count)() or 1
-    return min(cores, 61)  # the most a process pool can have on Windows
+def _run(project: Project, cache: Path | None, **what: bool) -> Iterator[tuple[Source, Done]]:
+    """`pipeline.run` on every deck file, in parts of at most PART_SIZE questions; `what`
+    are a Part's settings."""
+    sources, parts = [], []
+    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
+        for start in range(0, len(deck_file.questions), pipeline.PART_SIZE):
+            questions = deck_file.questions[start : start + pipeline.PART_SIZE]
+            sources.append(source)
+            parts.append(Part(replace(deck_file, questions=questions), source.root, **what))
+    yield from zip(sources, pipeline.run_all(parts, cache), strict=True)
