@@ -26,7 +26,7 @@ from pathlib import Path
 
 CACHE_ENV = "ANKIQA_CACHE_DIR"
 STALE_AFTER = 30 * 24 * 3600  # seconds
-_RENDERING_LIBRARIES = ("mistletoe", "pygments", "nh3")
+_LIBRARIES = ("mistletoe", "pygments", "nh3", "genanki")  # what renders, and what packages
 
 
 def default_folder() -> Path:
@@ -42,11 +42,12 @@ def default_folder() -> Path:
 
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
-    """A hash of ankiqa's own code and of the versions of the libraries that render."""
+    """A hash of ankiqa's own code and of the versions of the libraries that render and
+    write packages."""
     digest = hashlib.sha256()
     for module in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(module.read_bytes())
-    for library in ("ankiqa", *_RENDERING_LIBRARIES):
+    for library in ("ankiqa", *_LIBRARIES):
         digest.update(f"{library}=={version(library)}".encode())
     return digest.hexdigest()[:16]
 
@@ -58,9 +59,11 @@ class Writes:
     fields: list[tuple[str, str, str]] = field(default_factory=list)  # (key, front, back)
     clean: list[tuple[str]] = field(default_factory=list)
     parsed: list[tuple[str, str]] = field(default_factory=list)
+    exports: list[tuple[str, str]] = field(default_factory=list)
+    packages: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.fields or self.clean or self.parsed)
+        return any((self.fields, self.clean, self.parsed, self.exports, self.packages))
 
 
 class Cache:
@@ -87,6 +90,10 @@ class Cache:
             db.execute("create table if not exists fields (key text primary key, front, back)")
             db.execute("create table if not exists clean (key text primary key)")
             db.execute("create table if not exists parsed (key text primary key, deck_file text)")
+            db.execute("create table if not exists exports (key text primary key, record text)")
+            db.execute(
+                "create table if not exists packages (path text primary key, inputs, sha256)"
+            )
             self._db = db
         except (OSError, sqlite3.Error):
             return
@@ -134,6 +141,38 @@ class Cache:
         if self._db is not None:
             self._writes.parsed.append((key, deck_file))
 
+    def last_export(self, key: str) -> str | None:
+        """The record (see `fresh`) that the last export with these arguments left."""
+        return self._text("select record from exports where key=?", key)
+
+    def put_last_export(self, key: str, record: str) -> None:
+        if self._db is not None:
+            self._writes.exports.append((key, record))
+
+    def package(self, path: Path) -> tuple[str, str] | None:
+        """The hash of what the package at `path` was last written from, and of its bytes."""
+        if self._db is None:
+            return None
+        try:
+            query = "select inputs, sha256 from packages where path=?"
+            row = self._db.execute(query, (str(path.absolute()),)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row if row and all(isinstance(value, str) for value in row) else None
+
+    def put_package(self, path: Path, inputs: str, sha256: str) -> None:
+        if self._db is not None:
+            self._writes.packages.append((str(path.absolute()), inputs, sha256))
+
+    def _text(self, query: str, key: str) -> str | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(query, (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row and isinstance(row[0], str) else None
+
     def pending(self) -> Writes:
         """What was put in this cache and not written yet, which it will now not write:
         a worker process's, for the main process to `write`."""
@@ -151,6 +190,10 @@ class Cache:
                 )
                 self._db.executemany("insert or ignore into clean values (?)", writes.clean)
                 self._db.executemany("insert or replace into parsed values (?, ?)", writes.parsed)
+                self._db.executemany("insert or replace into exports values (?, ?)", writes.exports)
+                self._db.executemany(
+                    "insert or replace into packages values (?, ?, ?)", writes.packages
+                )
         except sqlite3.Error:
             return
 

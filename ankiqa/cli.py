@@ -17,11 +17,9 @@ from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
 from .config import default_decks
 from .diagnostics import DeckError, Diagnostic, errors, printable
-from .diff import PackageError, compare
-from .ids import add_ids_to_files
-from .preview import preview_html
-from .project import check_project, load_project
-from .watch import watch
+
+# The other commands' modules are imported by each command: `export` with nothing
+# changed decides before the Markdown engine is imported (see `fresh`).
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
@@ -137,6 +135,8 @@ def preview_command(
     ] = False,
 ) -> None:
     """Write every card, front and back, to one HTML page that loads nothing from the web."""
+    from .preview import preview_html
+
     with ExitStack() as stack:
         try:
             page = preview_html(paths or [default_decks()], progress=_progress_bar(stack))
@@ -162,6 +162,8 @@ def watch_command(
     port: Annotated[int, typer.Option(help="The port to serve on.")] = 8765,
 ) -> None:
     """Export again whenever a deck file, an image or the settings change. Ctrl-C ends it."""
+    from .watch import watch
+
     try:
         watch(paths or [default_decks()], dist=dist, serve=serve, port=port, say=typer.echo)
     except OSError as error:
@@ -182,6 +184,8 @@ def check_command(
     there are, 2 when it could not run (a wrong command line, a path that is not there,
     an unreadable file or settings file).
     """
+    from .project import check_project, load_project
+
     try:
         cache = default_cache_folder()
         project = load_project(paths or [default_decks()], cache)
@@ -215,6 +219,8 @@ def ids_command(
     ] = False,
 ) -> None:
     """Give every question without an id a `question id:` line, changing nothing else."""
+    from .ids import add_ids_to_files
+
     report = add_ids_to_files(paths or [default_decks()], check=check)
     for path, count in report.changed:
         typer.echo(f"{path}: {_count(count, 'id')} added")
@@ -241,6 +247,8 @@ def diff_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show questions added, changed and removed. Exit 0 when equal, 1 when different."""
+    from .diff import PackageError, compare
+
     try:
         changes = compare(old, new or [default_decks()])
     except DeckError as error:

@@ -99,11 +99,13 @@ class MediaFinder:
     def __init__(self, folder: Path, root: Path):
         self.folder, self.root = folder, root
         self.found: dict[str, MediaFile | None] = {}  # by src
+        self.looked_at: set[Path] = set()  # every file looked for, found or not (see `fresh`)
 
     def src(self, src: str) -> str:
         image = local_image(src, self.folder, self.root)
         if image is None:  # on the web, or not allowed: the card keeps the src as it is
             return src
+        self.looked_at.add(image)
         found = MediaFile(media_name(image), image) if media_problem(image) is None else None
         self.found[src] = found
         return found.name if found else src

@@ -50,6 +50,7 @@ class Done:
     notes: list[NoteData] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
     writes: Writes = field(default_factory=Writes)
+    media: set[Path] = field(default_factory=set)  # the media files its notes looked for
 
 
 def run(part: Part, cache: Path | None) -> Done:
@@ -73,7 +74,7 @@ def run(part: Part, cache: Path | None) -> Done:
             if render and (part.render_invalid or not failed):
                 done.notes.append(render_note(question, renderer, known, media, trees))
             done.problems += found
-        done.writes = known.pending()
+        done.writes, done.media = known.pending(), media.looked_at
     return done
 
 
