@@ -1,11 +1,15 @@
 """`export`: a project → `.apkg` packages, and the build state that keeps them minimal.
 
-Deck files are loaded and checked (`project`), rendered into notes (`notes`), given
-their `mod` by the build state (`state`) and written (`package`).
+When nothing changed since the last export, `fresh` says so from file hashes alone.
+Otherwise deck files are loaded and checked (`project`), rendered into notes (`notes`),
+given their `mod` by the build state (`state`) and written (`package`), each package
+only when what it is built from changed. The Markdown engine, Pygments and genanki are
+imported only then.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -14,31 +18,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from . import fresh, state
+from .cache import Cache
 from .cache import default_folder as default_cache_folder
 from .config import Settings
 from .diagnostics import WARNING, Diagnostic
+from .discover import DEFAULT_DECKS, find_sources
 from .ledger import Ledger
 from .ledger import default_folder as default_ledger_folder
-from .notes import NoteData, id_field
-from .notetypes import ID_FIELD_NAME, NOTE_TYPES
-from .package import write_package
-from .parse import read_deck_file
-from .project import (
-    DEFAULT_DECKS,
-    Project,
-    find_sources,
-    load_checked_project,
-    plain_id,
-    project_notes,
-)
-from .state import (
-    STATE_FILE,
-    BuildState,
-    content_hash,
-    note_type_hash,
-    save_state,
-)
+
+if TYPE_CHECKING:
+    from .notes import NoteData
+    from .project import Project
+    from .state import BuildState
 
 DEFAULT_DIST = Path("dist")
 
@@ -61,6 +55,9 @@ class ExportResult:
     notes: int = 0
     warnings: list[Diagnostic] = field(default_factory=list)  # those of `ankiqa check`
     notices: list[Diagnostic] = field(default_factory=list)  # what the export ran into
+    # Deck files it was not asked to export were read (see `removed_questions`): what
+    # they hold counts too, so `fresh` does not answer for the next export.
+    read_elsewhere: bool = field(default=False, repr=False, compare=False)
 
 
 def export(
@@ -81,82 +78,125 @@ def export(
     `use_cache=False` renders and checks every question, ignoring the cache (see `cache`).
     """
     cache_folder = default_cache_folder() if use_cache else None
-    project = load_checked_project(paths, cache_folder)
+    last = fresh.replay(paths, output, dist, cache_folder)
+    if last is not None:
+        packages = [Path(path) for path in last.packages]
+        return ExportResult(
+            up_to_date=packages, decks=last.decks, notes=last.notes, warnings=last.warnings
+        )
+    result, media = _export(paths, output, dist, progress, now, cache_folder)
+    if not result.notices and not result.read_elsewhere:
+        packages = result.written + result.up_to_date
+        decks, notes = result.decks, result.notes
+        fresh.remember(
+            paths, output, dist, cache_folder, media, packages, decks, notes, result.warnings
+        )
+    return result
+
+
+def _export(
+    paths: Sequence[Path],
+    output: Path | None,
+    dist: Path | None,
+    progress: Callable[[int, int], None] | None,
+    now: int | None,
+    cache_folder: Path | None,
+) -> tuple[ExportResult, set[Path]]:
+    """`export`, in full; also gives the media files the notes looked for."""
+    from .notetypes import NOTE_TYPES
+    from .package import package_inputs, write_package
+    from .project import checked_notes, load_project
+
+    project = load_project(paths, cache_folder)
+    built = checked_notes(project, cache_folder, progress)
     states = project.states
     now = int(time.time()) if now is None else now
     styles = project.settings.styles
     type_hashes = {
-        kind: note_type_hash(note_type, styles) for kind, note_type in NOTE_TYPES.items()
+        kind: state.note_type_hash(note_type, styles) for kind, note_type in NOTE_TYPES.items()
     }
 
     builds: dict[Path, list[NoteData]] = defaultdict(list)
     mods: dict[str, int] = {}
+    contents: dict[str, str] = {}
     # Each package's note types, each with the latest `mod` its roots' states give it.
     type_mods: dict[Path, dict[str, int]] = defaultdict(dict)
-    total = sum(len(deck_file.questions) for deck_file in project.deck_files)
-    done = 0
     exported: list[tuple[str, str, int]] = []  # (guid, content hash, mod): see `ledger`
     with Ledger(default_ledger_folder()) as ledger:
-        for source, notes in project_notes(project, cache_folder):
+        for source, notes in built:
             folder = dist if dist is not None else dist_folder(source.root, source.settings)
             target = Path(output or folder / source.relative.with_suffix(".apkg"))
-            file, state = source.relative.as_posix(), states[source.root]
+            file, root_state = source.relative.as_posix(), states[source.root]
             for note in notes:
-                content, mods[note.guid] = stamp(note, state, ledger, file, now)
+                content, mods[note.guid] = stamp(note, root_state, ledger, file, now)
+                contents[note.guid] = content
                 exported.append((note.guid, content, mods[note.guid]))
                 kind = note.note_type.kind
-                type_mod = state.stamp_note_type(kind, type_hashes[kind], now)
+                type_mod = root_state.stamp_note_type(kind, type_hashes[kind], now)
                 type_mods[target][kind] = max(type_mods[target].get(kind, 0), type_mod)
             builds[target] += notes
-            done += len(notes)
-            if progress:
-                progress(done, total)
         ledger.record(exported)  # before the packages: see `ledger`
 
     result = ExportResult(warnings=project.diagnostics)
     # Said once: after this export, the build state knows the new cloze numbers.
     result.notices += [d for d in project.diagnostics if d.code == "cloze-removed"]
-    result.removed = removed_questions(project)
-    for target, notes in builds.items():
-        note_mods = {note.guid: mods[note.guid] for note in notes}
-        if write_package(notes, target, note_mods, type_mods[target], styles):
-            result.written.append(target)
-        else:
-            result.up_to_date.append(target)
-        result.notes += len(notes)
+    result.removed = removed_questions(project, result)
+    with Cache(cache_folder) as known:
+        for target, notes in builds.items():
+            note_mods = {note.guid: mods[note.guid] for note in notes}
+            inputs = package_inputs(notes, contents, note_mods, type_mods[target], styles)
+            last = known.package(target)
+            if last is not None and last[0] == inputs and _file_hash(target) == last[1]:
+                result.up_to_date.append(target)  # built from the same: the same bytes
+            elif write_package(notes, target, note_mods, type_mods[target], styles):
+                result.written.append(target)
+            else:
+                result.up_to_date.append(target)
+            if last is None or last[0] != inputs:
+                known.put_package(target, inputs, _file_hash(target) or "")
+            result.notes += len(notes)
     result.decks = sorted({note.deck for notes in builds.values() for note in notes})
-    for root, state in states.items():
+    for root, root_state in states.items():
         try:
-            save_state(root, state)
+            state.save_state(root, root_state)
         except OSError as error:  # a read-only folder: the packages are still good
             message = (
                 f"build state not saved ({error.strerror}): the next export will give"
                 " every changed question a new time again"
             )
-            path = root / STATE_FILE
+            path = root / state.STATE_FILE
             result.notices.append(Diagnostic(path, 1, 1, WARNING, "state-not-saved", message))
-    return result
+    return result, project.media
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def stamp(
-    note: NoteData, state: BuildState, ledger: Ledger, file: str, now: int
+    note: NoteData, build_state: BuildState, ledger: Ledger, file: str, now: int
 ) -> tuple[str, int]:
     """Record the note in the build state; returns its content hash and the `mod` it is
     exported with: its recorded one while its content is unchanged, else a new one, later
     than anything exported before with other content, even when git brought back an older
     Markdown and build state (see `ledger`)."""
-    question_id, content = note.question_id, content_hash(note)
+    question_id, content = note.question_id, state.content_hash(note)
     kind, clozes = note.note_type.kind, note.question.clozes
-    mod = state.stamp(question_id, content, now, file, kind, clozes)
-    return content, state.raise_mod(question_id, ledger.later_mod(note.guid, content, mod))
+    mod = build_state.stamp(question_id, content, now, file, kind, clozes)
+    return content, build_state.raise_mod(question_id, ledger.later_mod(note.guid, content, mod))
 
 
 def build_decks(paths: Sequence[Path] = (DEFAULT_DECKS,), use_cache: bool = True) -> list[NoteData]:
     """Every note these deck files export, rendered, in memory: nothing is written, the
     build state is not changed. Raises DeckError when the input has errors."""
+    from .project import checked_notes, load_project
+
     cache_folder = default_cache_folder() if use_cache else None
-    project = load_checked_project(paths, cache_folder)
-    return [note for _, notes in project_notes(project, cache_folder) for note in notes]
+    built = checked_notes(load_project(paths, cache_folder), cache_folder)
+    return [note for _, notes in built for note in notes]
 
 
 def dist_folder(root: Path, settings: Settings) -> Path:
@@ -170,31 +210,38 @@ def dist_folder(root: Path, settings: Settings) -> Path:
     return root / DEFAULT_DIST
 
 
-def removed_questions(project: Project) -> list[RemovedQuestion]:
+def removed_questions(
+    project: Project, result: ExportResult | None = None
+) -> list[RemovedQuestion]:
     """Questions the build state knows that the Markdown no longer has; marks them removed.
 
     Only questions last seen in a deck file this export read count, and a question that
-    a deck file it did not read holds is not gone: it moved there.
+    a deck file it did not read holds is not gone: it moved there (reading those files
+    is noted in `result`).
     """
+    from .project import plain_id
+
     present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
     live = {_nfc(question_id) for question_id in present if question_id}
     read = {(source.root, source.relative.as_posix()) for source in project.sources}
     removed = []
-    for root, state in project.states.items():
+    for root, root_state in project.states.items():
         gone = [
             question_id
-            for question_id, entry in state.questions.items()
+            for question_id, entry in root_state.questions.items()
             if entry.hash is not None
             and question_id not in present
             and ((root, entry.file) in read or project.read_all_of(root, entry.file))
         ]
         if gone and not project.read_all_of(root, "."):
             elsewhere = ids_in_deck_files(root, skip={path for r, path in read if r == root})
+            if result is not None:
+                result.read_elsewhere = True
             gone = [question_id for question_id in gone if question_id not in elsewhere]
-        state.mark_removed(gone)
+        root_state.mark_removed(gone)
         for question_id in gone:
             searchable = plain_id(question_id) and _nfc(question_id) not in live
-            file = root / state.questions[question_id].file
+            file = root / root_state.questions[question_id].file
             removed.append(RemovedQuestion(question_id, file, searchable))
     return sorted(removed)
 
@@ -206,6 +253,8 @@ def _nfc(question_id: str) -> str:
 def ids_in_deck_files(root: Path, skip: set[str]) -> set[str]:
     """The question ids of the deck files below `root`, but for those in `skip` (paths
     relative to `root`)."""
+    from .parse import read_deck_file
+
     ids: set[str] = set()
     for source in find_sources([root])[0]:
         if source.relative.as_posix() not in skip:
@@ -221,6 +270,9 @@ def anki_search(question_ids: Iterable[str]) -> str:
     a search mode, while ids are exact: so each id is a case-sensitive regular expression
     that matches the whole field as stored (HTML-escaped, see `notes.id_field`).
     """
+    from .notes import id_field
+    from .notetypes import ID_FIELD_NAME
+
     terms = []
     for question_id in question_ids:
         pattern = "(?-i)^" + _REGEX_SPECIAL.sub(r"\\\g<0>", id_field(question_id)) + "$"

@@ -6,22 +6,27 @@ rendered to, and remembers which questions `check` found nothing in; every entry
 also keyed by a hash of the code and library versions that made it. It lives in the
 user's cache folder, not in the project: deleting it only costs time, and a cache that
 cannot be opened or written is simply not used.
+
+Writes are buffered and written in one short transaction: worker processes hand theirs
+to the main process (`pending`, `write`) instead of waiting for each other's lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
 import sys
 import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
 CACHE_ENV = "ANKIQA_CACHE_DIR"
 STALE_AFTER = 30 * 24 * 3600  # seconds
-_RENDERING_LIBRARIES = ("mistletoe", "pygments", "nh3")
+_LIBRARIES = ("mistletoe", "pygments", "nh3", "genanki")  # what renders, and what packages
 
 
 def default_folder() -> Path:
@@ -37,21 +42,38 @@ def default_folder() -> Path:
 
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
-    """A hash of ankiqa's own code and of the versions of the libraries that render."""
+    """A hash of ankiqa's own code and of the versions of the libraries that render and
+    write packages."""
     digest = hashlib.sha256()
     for module in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(module.read_bytes())
-    for library in ("ankiqa", *_RENDERING_LIBRARIES):
+    for library in ("ankiqa", *_LIBRARIES):
         digest.update(f"{library}=={version(library)}".encode())
     return digest.hexdigest()[:16]
 
 
+@dataclass
+class Writes:
+    """Rows a cache has not written yet."""
+
+    fields: list[tuple[str, str, str]] = field(default_factory=list)  # (key, front, back)
+    clean: list[tuple[str]] = field(default_factory=list)
+    parsed: list[tuple[str, str]] = field(default_factory=list)
+    exports: list[tuple[str, str]] = field(default_factory=list)
+    packages: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.fields, self.clean, self.parsed, self.exports, self.packages))
+
+
 class Cache:
     """Parsed deck files, rendered fields and clean questions, in a SQLite file in `folder`;
-    with no folder, a cache that holds nothing. Use it in a `with` block."""
+    with no folder, a cache that holds nothing. Use it in a `with` block: what is put in
+    it is written when it closes (or by `write`), not before."""
 
     def __init__(self, folder: Path | None):
         self._db: sqlite3.Connection | None = None
+        self._writes = Writes()
         if folder is None:
             return
         name = f"render-{fingerprint()}.sqlite"
@@ -68,6 +90,10 @@ class Cache:
             db.execute("create table if not exists fields (key text primary key, front, back)")
             db.execute("create table if not exists clean (key text primary key)")
             db.execute("create table if not exists parsed (key text primary key, deck_file text)")
+            db.execute("create table if not exists exports (key text primary key, record text)")
+            db.execute(
+                "create table if not exists packages (path text primary key, inputs, sha256)"
+            )
             self._db = db
         except (OSError, sqlite3.Error):
             return
@@ -83,15 +109,8 @@ class Cache:
             return None
 
     def put(self, inputs: tuple[str, ...], front: str, back: str) -> None:
-        if self._db is None:
-            return
-        try:
-            self._db.execute(
-                "insert or replace into fields values (?, ?, ?)",
-                (_key(inputs), front, back),
-            )
-        except sqlite3.Error:
-            return
+        if self._db is not None:
+            self._writes.fields.append((_key(inputs), front, back))
 
     def is_clean(self, inputs: tuple[str, ...]) -> bool:
         """Whether `check` found nothing in this question (its `render_key`) before."""
@@ -104,12 +123,8 @@ class Cache:
             return False
 
     def mark_clean(self, inputs: tuple[str, ...]) -> None:
-        if self._db is None:
-            return
-        try:
-            self._db.execute("insert or ignore into clean values (?)", (_key(inputs),))
-        except sqlite3.Error:
-            return
+        if self._db is not None:
+            self._writes.clean.append((_key(inputs),))
 
     def parsed(self, key: str) -> str | None:
         """What `put_parsed` stored under `key`: a parsed deck file as JSON (data, never
@@ -123,10 +138,62 @@ class Cache:
             return None
 
     def put_parsed(self, key: str, deck_file: str) -> None:
+        if self._db is not None:
+            self._writes.parsed.append((key, deck_file))
+
+    def last_export(self, key: str) -> str | None:
+        """The record (see `fresh`) that the last export with these arguments left."""
+        return self._text("select record from exports where key=?", key)
+
+    def put_last_export(self, key: str, record: str) -> None:
+        if self._db is not None:
+            self._writes.exports.append((key, record))
+
+    def package(self, path: Path) -> tuple[str, str] | None:
+        """The hash of what the package at `path` was last written from, and of its bytes."""
         if self._db is None:
+            return None
+        try:
+            query = "select inputs, sha256 from packages where path=?"
+            row = self._db.execute(query, (str(path.absolute()),)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row if row and all(isinstance(value, str) for value in row) else None
+
+    def put_package(self, path: Path, inputs: str, sha256: str) -> None:
+        if self._db is not None:
+            self._writes.packages.append((str(path.absolute()), inputs, sha256))
+
+    def _text(self, query: str, key: str) -> str | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(query, (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row and isinstance(row[0], str) else None
+
+    def pending(self) -> Writes:
+        """What was put in this cache and not written yet, which it will now not write:
+        a worker process's, for the main process to `write`."""
+        writes, self._writes = self._writes, Writes()
+        return writes
+
+    def write(self, writes: Writes) -> None:
+        """Write these rows, in one transaction."""
+        if self._db is None or not writes:
             return
         try:
-            self._db.execute("insert or replace into parsed values (?, ?)", (key, deck_file))
+            with self._db:
+                self._db.executemany(
+                    "insert or replace into fields values (?, ?, ?)", writes.fields
+                )
+                self._db.executemany("insert or ignore into clean values (?)", writes.clean)
+                self._db.executemany("insert or replace into parsed values (?, ?)", writes.parsed)
+                self._db.executemany("insert or replace into exports values (?, ?)", writes.exports)
+                self._db.executemany(
+                    "insert or replace into packages values (?, ?, ?)", writes.packages
+                )
         except sqlite3.Error:
             return
 
@@ -139,11 +206,9 @@ class Cache:
     def close(self) -> None:
         if self._db is None:
             return
-        try:
-            self._db.commit()
+        self.write(self.pending())
+        with contextlib.suppress(sqlite3.Error):
             self._db.close()
-        except sqlite3.Error:
-            pass
         self._db = None
 
 

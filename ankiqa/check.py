@@ -54,25 +54,46 @@ def check_deck_file(deck_file: DeckFile, root: Path, cache: Path | None = None) 
     """Problems of a parsed deck file that `parse` does not report. Images must be inside
     `root`, as they must be to be exported. With a `cache` folder, questions found clean
     before are not read again (see `cache`), unless they have images: files change."""
-    unreadable = [d.line for d in deck_file.diagnostics if d.code in UNREADABLE]
+    unreadable = unreadable_lines(deck_file)
     problems = []
     # The renderer's syntax (math is not links, and so on) while reading.
     with Cache(cache) as known, CardRenderer():
         for question in deck_file.questions:
-            problems += _question_problems(question)
-            if any(question.line <= line <= question.end_line for line in unreadable):
-                continue
-            if question.id and known.is_clean(question.render_key):
-                continue
-            reader = _QuestionReader(question, root)
-            found = reader.problems()
-            if question.id and not found and not reader.saw_image:
-                known.mark_clean(question.render_key)
-            problems += found
+            problems += question_problems(question)
+            if needs_reading(question, unreadable, known):
+                problems += read_question(question, root, known)
     return problems
 
 
-def _question_problems(question: Question) -> list[Diagnostic]:
+def unreadable_lines(deck_file: DeckFile) -> list[int]:
+    """Where `parse` found text too hostile to read: the questions there are not read."""
+    return [d.line for d in deck_file.diagnostics if d.code in UNREADABLE]
+
+
+def needs_reading(question: Question, unreadable: list[int], known: Cache) -> bool:
+    """Whether `read_question` has anything to find: the question is readable, and not
+    known clean."""
+    if any(question.line <= line <= question.end_line for line in unreadable):
+        return False
+    return not (question.id and known.is_clean(question.render_key))
+
+
+def read_question(
+    question: Question, root: Path, known: Cache, trees: tuple | None = None
+) -> list[Diagnostic]:
+    """The problems found by reading a question as the renderer will (its `question_trees`
+    when given, else parsed here, inside a CardRenderer's `with` block); a question
+    found clean, without images, is remembered in `known`."""
+    reader = _QuestionReader(question, root, trees)
+    found = reader.problems()
+    if question.id and not found and not reader.saw_image:
+        known.mark_clean(question.render_key)
+    return found
+
+
+def question_problems(question: Question) -> list[Diagnostic]:
+    """What a question's parsed parts show, without reading its Markdown."""
+
     def problem(line: int, severity: str, code: str, message: str) -> Diagnostic:
         return Diagnostic(question.path, line, 1, severity, code, message)
 
@@ -96,9 +117,10 @@ class _QuestionReader:
     """Reads a question's heading and answer as the renderer will, and reports what it
     finds, at the line and column where it is written."""
 
-    def __init__(self, question: Question, root: Path):
+    def __init__(self, question: Question, root: Path, trees: tuple | None = None):
         self.question = question
         self.root = root
+        self.trees = trees  # the question's `question_trees`, when already parsed
         self.lines = question.answer.split("\n")
         self.lowered: dict[int, str] = {}  # answer lines, lower-cased as needed
         self.found: list[Diagnostic] = []
@@ -111,7 +133,7 @@ class _QuestionReader:
     def problems(self) -> list[Diagnostic]:
         question = self.question
         try:  # every question is read whole: every rule sees every question
-            heading, answer = question_trees(question)
+            heading, answer = self.trees or question_trees(question)
         except RecursionError:
             return [self.too_deep(question.line)]
         for token, depth in _walk(heading):

@@ -8,24 +8,22 @@ import webbrowser
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from .atomic import write_atomically
 from .build import anki_search, export
 from .cache import default_folder as default_cache_folder
-from .collection import AnkiMissing, NotACollection, PushError
 from .config import default_decks
 from .diagnostics import DeckError, Diagnostic, errors, printable
-from .diff import PackageError, compare
-from .ids import add_ids_to_files
-from .preview import preview_html
-from .profiles import CollectionNotFound
-from .project import check_project, load_project
-from .pushing import CONFLICT, FORCED, KEPT, NEW, OTHER_TYPE, UPDATED, DeletedNote, PushResult, push
-from .sync import Credentials, Syncer, SyncRefused
-from .watch import watch
+
+if TYPE_CHECKING:
+    from .pushing import DeletedNote, PushResult
+    from .sync import Credentials, Syncer
+
+# The other commands' modules are imported by each command: `export` with nothing
+# changed decides before the Markdown engine is imported (see `fresh`).
 
 app = typer.Typer(
     help="Turn Markdown question-and-answer notes into Anki decks that update in place.",
@@ -182,6 +180,11 @@ def push_command(
     sync that failed; 2 when it could not run (no `anki` package, no collection); 3 when
     done but notes edited both in Anki and in the Markdown were left alone (see --force).
     """
+    from .collection import AnkiMissing, NotACollection, PushError
+    from .profiles import CollectionNotFound
+    from .pushing import CONFLICT, push
+    from .sync import Syncer, SyncRefused
+
     ask = _ask_login() if sys.stdin.isatty() else None
     syncer = Syncer(endpoint, ask) if sync or endpoint else None  # --endpoint means --sync
     try:
@@ -240,12 +243,15 @@ def _list_deletions(notes: list[DeletedNote], verb: str) -> None:
         typer.echo(line)
 
 
+# What `ankiqa push` says of a note, by its status (see `pushing`); conflicts say more.
 _SAID = {
-    NEW: "new",
-    UPDATED: "updated",
-    KEPT: "kept (edited in Anki; the Markdown did not change)",
-    FORCED: "overwritten (edited in Anki, and in the Markdown: --force)",
-    OTHER_TYPE: "left alone: Anki holds it with another note type, which an import cannot change",
+    "new": "new",
+    "updated": "updated",
+    "kept": "kept (edited in Anki; the Markdown did not change)",
+    "forced": "overwritten (edited in Anki, and in the Markdown: --force)",
+    "other note type": (
+        "left alone: Anki holds it with another note type, which an import cannot change"
+    ),
 }
 
 
@@ -268,7 +274,7 @@ def _report_push(result: PushResult, syncer: Syncer | None) -> None:
         title = printable(question.heading[:60])
         if outcome.status in _SAID:
             typer.echo(f"{where}: {would}{_SAID[outcome.status]}: {title}")
-        elif outcome.status == CONFLICT:
+        elif outcome.status == "conflict":
             typer.echo(
                 f"{where}: conflict, left as Anki has it: {title}\n"
                 "  edited in Anki and in the Markdown (push --force takes the Markdown's):"
@@ -288,7 +294,7 @@ def _report_push(result: PushResult, syncer: Syncer | None) -> None:
         typer.echo(f"backup: {printable(str(result.backup))}")
     counts = [
         f"{result.count(status)} {name}"
-        for status, name in ((NEW, "new"), (UPDATED, "updated"), (KEPT, "kept"))
+        for status, name in (("new", "new"), ("updated", "updated"), ("kept", "kept"))
     ]
     counts += [f"{result.count(status)} {name}" for status, name in _RARE if result.count(status)]
     deleted = f", {len(result.deleted)} {'to delete' if result.dry_run else 'deleted'}"
@@ -305,7 +311,11 @@ def _report_push(result: PushResult, syncer: Syncer | None) -> None:
         )
 
 
-_RARE = ((CONFLICT, "conflicting"), (FORCED, "overwritten"), (OTHER_TYPE, "of another note type"))
+_RARE = (
+    ("conflict", "conflicting"),
+    ("forced", "overwritten"),
+    ("other note type", "of another note type"),
+)
 
 
 @app.command("preview")
@@ -319,6 +329,8 @@ def preview_command(
     ] = False,
 ) -> None:
     """Write every card, front and back, to one HTML page that loads nothing from the web."""
+    from .preview import preview_html
+
     with ExitStack() as stack:
         try:
             page = preview_html(paths or [default_decks()], progress=_progress_bar(stack))
@@ -344,6 +356,8 @@ def watch_command(
     port: Annotated[int, typer.Option(help="The port to serve on.")] = 8765,
 ) -> None:
     """Export again whenever a deck file, an image or the settings change. Ctrl-C ends it."""
+    from .watch import watch
+
     try:
         watch(paths or [default_decks()], dist=dist, serve=serve, port=port, say=typer.echo)
     except OSError as error:
@@ -364,6 +378,8 @@ def check_command(
     there are, 2 when it could not run (a wrong command line, a path that is not there,
     an unreadable file or settings file).
     """
+    from .project import check_project, load_project
+
     try:
         cache = default_cache_folder()
         project = load_project(paths or [default_decks()], cache)
@@ -397,6 +413,8 @@ def ids_command(
     ] = False,
 ) -> None:
     """Give every question without an id a `question id:` line, changing nothing else."""
+    from .ids import add_ids_to_files
+
     report = add_ids_to_files(paths or [default_decks()], check=check)
     for path, count in report.changed:
         typer.echo(f"{path}: {_count(count, 'id')} added")
@@ -423,6 +441,8 @@ def diff_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show questions added, changed and removed. Exit 0 when equal, 1 when different."""
+    from .diff import PackageError, compare
+
     try:
         changes = compare(old, new or [default_decks()])
     except DeckError as error:

@@ -19,10 +19,6 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from pygments.styles import get_all_styles
-
-from .highlight import DARK_STYLE, LIGHT_STYLE
-
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -30,6 +26,9 @@ else:  # pragma: no cover - Python 3.10
 
 CONFIG_FILE = "ankiqa.toml"
 PYPROJECT = "pyproject.toml"
+# Pygments styles for code on light and on dark cards.
+LIGHT_STYLE = "default"
+DARK_STYLE = "github-dark"
 
 
 class ConfigError(ValueError):
@@ -112,8 +111,12 @@ def _settings(file: Path, table: object) -> Settings:
         if not isinstance(value, str):
             raise ConfigError(file, f"`{key}` is a string")
         values[_KEYS[key]] = value
-    styles = set(get_all_styles())
-    for key in ("light_style", "dark_style"):
-        if key in values and values[key] not in styles:
-            raise ConfigError(file, f"`{values[key]}` is no Pygments style")
+    named = [values[key] for key in ("light_style", "dark_style") if key in values]
+    if named:  # Pygments is imported only then: see `fresh`
+        from pygments.styles import get_all_styles
+
+        styles = set(get_all_styles())
+        for style in named:
+            if style not in styles:
+                raise ConfigError(file, f"`{style}` is no Pygments style")
     return Settings(root=file.parent, **values)

@@ -16,7 +16,7 @@ import zstandard
 
 from .cache import default_folder as default_cache_folder
 from .notes import NoteData
-from .project import DEFAULT_DECKS, load_checked_project, project_notes
+from .project import DEFAULT_DECKS, checked_notes, load_project
 
 MAX_COLLECTION_BYTES = 1 << 30
 
@@ -85,8 +85,7 @@ def compare(old: Path, new: Path | Sequence[Path] = (DEFAULT_DECKS,)) -> Diff:
     if len(new) == 1 and Path(new[0]).suffix == ".apkg":
         return diff_notes(read_package(old), read_package(Path(new[0])))
     cache = default_cache_folder()
-    project = load_checked_project(new, cache)
-    built = [note for _, notes in project_notes(project, cache) for note in notes]
+    built = [note for _, notes in checked_notes(load_project(new, cache), cache) for note in notes]
     return diff_notes(read_package(old), summarize(built))
 
 

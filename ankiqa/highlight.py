@@ -11,8 +11,8 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-LIGHT_STYLE = "default"
-DARK_STYLE = "github-dark"
+from .config import DARK_STYLE, LIGHT_STYLE
+
 # Anki puts `nightMode` on the card's <body> on desktop and AnkiMobile, `night_mode` on AnkiDroid.
 NIGHT_MODE_SELECTORS = (".nightMode", ".night_mode")
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LEDGER_ENV = "ANKIQA_DATA_DIR"
+LEDGER_FILE = "exported.sqlite"
 
 
 def default_folder() -> Path:
@@ -57,7 +58,7 @@ class Ledger:
             return
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(folder / "exported.sqlite", timeout=30)
+            db = sqlite3.connect(folder / LEDGER_FILE, timeout=30)
             db.execute(
                 "create table if not exists exported (guid text primary key, hash text, mod int)"
             )

@@ -83,40 +83,60 @@ def build_notes(deck_file: DeckFile, root: Path, cache: Path | None = None) -> l
     questions rendered before are not rendered again (see `cache`); those with local
     media files always are, since their fields depend on the files too.
     """
-    notes = []
-    images: dict[str, MediaFile | None] = {}  # of the question being rendered, by src
+    media = MediaFinder(deck_file.path.parent, root)
+    with Cache(cache) as rendered, CardRenderer(media_src=media.src) as renderer:
+        return [
+            render_note(question, renderer, rendered, media)
+            for question in deck_file.questions
+            if question.id is not None
+        ]
 
-    def media_src(src: str) -> str:
-        image = local_image(src, deck_file.path.parent, root)
+
+class MediaFinder:
+    """The media files of the question being rendered, found inside `root` only: `src`
+    is a CardRenderer's `media_src`."""
+
+    def __init__(self, folder: Path, root: Path):
+        self.folder, self.root = folder, root
+        self.found: dict[str, MediaFile | None] = {}  # by src
+        self.looked_at: set[Path] = set()  # every file looked for, found or not (see `fresh`)
+
+    def src(self, src: str) -> str:
+        image = local_image(src, self.folder, self.root)
         if image is None:  # on the web, or not allowed: the card keeps the src as it is
             return src
+        self.looked_at.add(image)
         found = MediaFile(media_name(image), image) if media_problem(image) is None else None
-        images[src] = found
+        self.found[src] = found
         return found.name if found else src
 
-    with Cache(cache) as rendered, CardRenderer(media_src=media_src) as renderer:
-        for question in deck_file.questions:
-            if question.id is None:
-                continue
-            images.clear()
-            fields = rendered.get(question.render_key)
-            if fields is not None:  # the cache may be shared: what it gives is sanitized again
-                fields = renderer.clean_field(fields[0]), renderer.clean_field(fields[1])
-            else:
-                fields = renderer.question(question)
-                if not images:
-                    rendered.put(question.render_key, *fields)
-            media = {file.name: file for file in images.values() if file}
-            note_type = NOTE_TYPES[question.kind]
-            notes.append(
-                NoteData(
-                    question=question,
-                    note_type=note_type,
-                    fields=(*note_fields(note_type, *fields), id_field(question.id)),
-                    media=tuple(media[name] for name in sorted(media)),
-                )
-            )
-    return notes
+
+def render_note(
+    question: Question,
+    renderer: CardRenderer,
+    rendered: Cache,
+    media: MediaFinder,
+    trees: tuple | None = None,
+) -> NoteData:
+    """A question with an id as its note, from the cache or rendered by `renderer` (whose
+    `media_src` is `media.src`), from its `question_trees` when they are given."""
+    assert question.id is not None
+    media.found.clear()
+    fields = rendered.get(question.render_key)
+    if fields is not None:  # the cache may be shared: what it gives is sanitized again
+        fields = renderer.clean_field(fields[0]), renderer.clean_field(fields[1])
+    else:
+        fields = renderer.question(question, trees)
+        if not media.found:
+            rendered.put(question.render_key, *fields)
+    files = {file.name: file for file in media.found.values() if file}
+    note_type = NOTE_TYPES[question.kind]
+    return NoteData(
+        question=question,
+        note_type=note_type,
+        fields=(*note_fields(note_type, *fields), id_field(question.id)),
+        media=tuple(files[name] for name in sorted(files)),
+    )
 
 
 def note_fields(note_type: NoteType, front: str, back: str) -> tuple[str, ...]:

@@ -13,10 +13,12 @@ to another note type on import, so a question keeps its kind (see `build`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import genanki
+from .config import DARK_STYLE, LIGHT_STYLE
 
-from .highlight import DARK_STYLE, LIGHT_STYLE, stylesheet
+if TYPE_CHECKING:  # genanki and Pygments are imported when a package is built: see `fresh`
+    import genanki
 
 ID_FIELD_NAME = "Question ID"  # every note type has it: the question's id, searchable
 
@@ -46,13 +48,17 @@ class NoteType:
 
     def css(self, styles: tuple[str, str] = (LIGHT_STYLE, DARK_STYLE)) -> str:
         """The cards' stylesheet, with code highlighted in these light and dark styles."""
+        from .highlight import stylesheet
+
         return CARD_CSS + stylesheet(*styles)
 
     def model(
         self, mod: int | None = None, styles: tuple[str, str] = (LIGHT_STYLE, DARK_STYLE)
     ) -> genanki.Model:
-        """The genanki model; with `mod`, written with that `mod` (see `_Model`)."""
-        return _Model(self, mod, styles)
+        """The genanki model; with `mod`, written with that `mod` (see `package.Model`)."""
+        from .package import Model
+
+        return Model(self, mod, styles)
 
     def schema(self, styles: tuple[str, str] = (LIGHT_STYLE, DARK_STYLE)) -> list:
         """What Anki compares on import, and everything that reaches the user's copy."""
@@ -145,25 +151,3 @@ li > input[type="checkbox"], li > p > input[type="checkbox"] { margin: 0 0.4em 0
 .cloze { font-weight: 600; color: #0969da; }
 .nightMode .cloze, .night_mode .cloze { color: #58a6ff; }
 """
-
-
-class _Model(genanki.Model):
-    """A genanki Model that carries its own `mod`, so an unchanged note type keeps its
-    timestamp and Anki leaves the user's copy alone."""
-
-    def __init__(self, note_type: NoteType, mod: int | None, styles: tuple[str, str]):
-        super().__init__(
-            note_type.id,
-            note_type.name,
-            fields=[{"name": field.name, "id": field.id} for field in note_type.fields],
-            templates=[
-                {"name": t.name, "id": t.id, "qfmt": t.front, "afmt": t.back}
-                for t in note_type.templates
-            ],
-            css=note_type.css(styles),
-            model_type=genanki.Model.CLOZE if note_type.cloze else genanki.Model.FRONT_BACK,
-        )
-        self.mod = mod
-
-    def to_json(self, timestamp: float, deck_id: int) -> dict:
-        return super().to_json(timestamp if self.mod is None else self.mod, deck_id)

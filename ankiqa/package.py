@@ -8,6 +8,7 @@ partial package.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -23,7 +24,7 @@ from genanki.apkg_schema import APKG_SCHEMA
 
 from .atomic import write_atomically
 from .notes import NoteData, deck_id
-from .notetypes import NOTE_TYPES
+from .notetypes import NOTE_TYPES, NoteType
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -54,6 +55,24 @@ def write_package(
     `type_mods[kind]`, code highlighted in `styles` (light, dark). Returns False, and
     leaves the file untouched, when it already holds exactly these bytes."""
     return write_atomically(path, package_bytes(notes, mods, type_mods, styles))
+
+
+def package_inputs(
+    notes: Sequence[NoteData],
+    contents: Mapping[str, str],
+    mods: Mapping[str, int],
+    type_mods: Mapping[str, int],
+    styles: tuple[str, str],
+) -> str:
+    """A hash of everything `package_bytes` builds from, given each note's `contents`
+    (`state.content_hash`, by GUID); media files count by their names, which hash their
+    bytes. Equal hashes, equal packages (for one version of ankiqa: see `cache`)."""
+    digest = hashlib.sha256(json.dumps([sorted(type_mods.items()), styles]).encode("utf-8"))
+    for note in notes:
+        media = [(file.name, str(file.path)) for file in note.media]
+        record = [note.note_type.kind, note.guid, contents[note.guid], mods[note.guid], media]
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def package_bytes(
@@ -129,3 +148,25 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     entry.create_system = 3  # the same bytes whichever system writes them
     entry.external_attr = 0o644 << 16
     archive.writestr(entry, data)
+
+
+class Model(genanki.Model):
+    """A genanki Model that carries its own `mod`, so an unchanged note type keeps its
+    timestamp and Anki leaves the user's copy alone."""
+
+    def __init__(self, note_type: NoteType, mod: int | None, styles: tuple[str, str]):
+        super().__init__(
+            note_type.id,
+            note_type.name,
+            fields=[{"name": field.name, "id": field.id} for field in note_type.fields],
+            templates=[
+                {"name": t.name, "id": t.id, "qfmt": t.front, "afmt": t.back}
+                for t in note_type.templates
+            ],
+            css=note_type.css(styles),
+            model_type=genanki.Model.CLOZE if note_type.cloze else genanki.Model.FRONT_BACK,
+        )
+        self.mod = mod
+
+    def to_json(self, timestamp: float, deck_id: int) -> dict:
+        return super().to_json(timestamp if self.mod is None else self.mod, deck_id)

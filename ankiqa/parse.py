@@ -333,9 +333,8 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
                 reversed_ = value.lower() in _YES
         hidden = set(id_lines) | options.keys()
         answer = ["\n" if n in hidden else lines[n - 1] for n in body]
-        clozes = _clozes(
-            text, line, [n for n in body if n not in code_lines | hidden], lines, problem
-        )
+        prose = [n for n in body if n not in code_lines and n not in hidden]
+        clozes = _clozes(text, line, prose, lines, problem)
         kind = "cloze" if clozes else "reversed" if reversed_ else "basic"
         references, notes = definitions.used_by(text + "\n" + "".join(answer))
         blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))

@@ -1,52 +1,24 @@
-"""A project: the deck files named on the command line, parsed, checked and rendered."""
+"""A project: the deck files named on the command line (see `discover`), parsed, checked
+and rendered."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
-import signal
-import sys
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .cache import Cache
+from . import pipeline
 from .cache import default_folder as default_cache_folder
-from .check import check_deck_file
 from .config import ConfigError, Settings, find_settings
 from .diagnostics import ERROR, WARNING, DeckError, Diagnostic, errors
-from .notes import NoteData, build_notes
+from .discover import DEFAULT_DECKS, Source, find_sources, project_root
+from .notes import NoteData
 from .parse import DeckFile, read_deck_file
+from .pipeline import Done, Part
 from .state import STATE_FILE, BuildState, StateError, load_state
-
-DEFAULT_DECKS = Path("decks")
-DECK_SUFFIXES = (".md", ".markdown")
-PARALLEL_FROM = 1500  # questions; below this, starting processes costs more than it saves
-PART_SIZE = 500
-
-
-@dataclass(frozen=True)
-class Source:
-    """A deck file, and the folder its deck name and package path are relative to."""
-
-    path: Path
-    root: Path
-    settings: Settings = field(default_factory=Settings)  # of the project it belongs to
-
-    @property
-    def relative(self) -> Path:
-        return Path(os.path.relpath(self.path, self.root))
-
-    @property
-    def deck_prefix(self) -> str:
-        """`Parent::Child::` for a file in `root/Parent/Child/`, below the settings'
-        prefix."""
-        folders = [self.settings.deck_prefix] if self.settings.deck_prefix else []
-        return "".join(f"{folder}::" for folder in [*folders, *self.relative.parent.parts])
 
 
 @dataclass
@@ -60,6 +32,7 @@ class Project:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
     folders: list[tuple[Path, str]] = field(default_factory=list)  # read whole: (root, below)
+    media: set[Path] = field(default_factory=set)  # files its notes looked for, once rendered
 
     def read_all_of(self, root: Path, file: str) -> bool:
         """Whether every deck file that could hold `file` (a path below `root`, as the build
@@ -68,99 +41,6 @@ class Project:
             folder_root == root and (below == "." or file.startswith(f"{below}/"))
             for folder_root, below in self.folders
         )
-
-
-def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]:
-    """Deck files named by `paths`: a file itself (whatever its name), or every `.md` and
-    `.markdown` file below a folder.
-
-    Files in hidden folders (such as `.git`) are skipped.
-    """
-    sources, problems = [], []
-    seen: set[Path] = set()  # a file named twice (`decks decks/a.md`) is read once
-    for path in map(Path, paths):
-        try:
-            settings = find_settings(path) if path.exists() else Settings()
-        except ConfigError as error:
-            problems.append(Diagnostic(error.path, 1, 1, ERROR, "bad-config", error.message))
-            continue
-        if path.is_dir():
-            found = sorted(
-                file
-                for file in path.rglob("*")
-                if file.suffix.lower() in DECK_SUFFIXES
-                and file.is_file()
-                and not any(part.startswith(".") for part in file.relative_to(path).parts)
-            )
-            root = project_root(path, settings)
-            sources += [Source(file, root, settings) for file in found if _first_time(file, seen)]
-            if not found:
-                problems.append(
-                    Diagnostic(path, 1, 1, ERROR, "no-decks", "no .md or .markdown files in folder")
-                )
-        elif path.is_file():
-            if _first_time(path, seen):
-                sources.append(Source(path, project_root(path, settings), settings))
-        else:
-            problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
-    named = [source for source in sources if _utf8_name(source.path)]
-    for source in sources:
-        if source not in named:
-            message = "file name is not UTF-8: rename it (its name is the deck's)"
-            problems.append(Diagnostic(source.path, 1, 1, ERROR, "bad-file-name", message))
-    return named, problems
-
-
-def _utf8_name(path: Path) -> bool:
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _first_time(path: Path, seen: set[Path]) -> bool:
-    resolved = path.resolve()
-    if resolved in seen:
-        return False
-    seen.add(resolved)
-    return True
-
-
-def project_root(path: Path, settings: Settings | None = None) -> Path:
-    """The folder that deck names, package paths and the build state of `path` (a deck
-    file or a folder of them) are relative to, found from `path` alone, so that exporting
-    part of a project gives what exporting all of it gives, from any working folder: the
-    settings' decks folder when `path` is in it (see `config`); else the outermost folder
-    at or above `path` with a build state; else the nearest folder named `decks`; else
-    the folder itself (or the file's). `settings` are `path`'s, when they are known."""
-    folder = path if path.is_dir() else path.parent
-    here = [folder.absolute(), *folder.absolute().parents]
-    if settings is None:
-        try:
-            settings = find_settings(path)
-        except ConfigError:  # reported by find_sources
-            settings = Settings()
-    decks = (settings.root / settings.decks).absolute() if settings.root else None
-    with_state = [candidate for candidate in here if (candidate / STATE_FILE).is_file()]
-    named_decks = [candidate for candidate in here if candidate.name == DEFAULT_DECKS.name]
-    if decks in here:
-        root = decks
-    elif with_state:
-        root = with_state[-1]
-    elif named_decks:
-        root = named_decks[0]
-    else:
-        return folder
-    return root if path.is_absolute() else _relative(root)
-
-
-def _relative(folder: Path) -> Path:
-    """`folder` relative to the working folder, as paths in messages are."""
-    try:
-        return Path(os.path.relpath(folder))
-    except ValueError:  # on another drive (Windows)
-        return folder
 
 
 def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = None) -> Project:
@@ -341,71 +221,51 @@ def check_project(project: Project, cache: Path | None = None) -> list[Diagnosti
     """The project's diagnostics and those of every check in `check`, sorted, each once
     (so checking a project twice gives the same list)."""
     found = set(project.diagnostics)
-    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
-        found.update(check_deck_file(deck_file, source.root, cache))
+    for _, done in _run(project, cache, render=False):
+        found.update(done.problems)
     return sorted(found)
 
 
-def load_checked_project(
-    paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = None
-) -> Project:
-    """`load_project` with every check of `ankiqa check`; raises DeckError when there are
-    errors. The project's diagnostics are then its warnings. See `cache` for `cache`."""
-    project = load_project(paths, cache)
-    project.diagnostics = check_project(project, cache)
+def checked_notes(
+    project: Project,
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[Source, list[NoteData]]]:
+    """Every deck file's notes, a file or part of one at a time, after every check of
+    `ankiqa check`: raises DeckError when there are errors; the project's diagnostics are
+    then its warnings. `progress(done, total)` is called as questions are rendered."""
+    found = set(project.diagnostics)
+    built = []
+    total, rendered = sum(len(deck_file.questions) for deck_file in project.deck_files), 0
+    for source, done in _run(project, cache):
+        found.update(done.problems)
+        built.append((source, done.notes))
+        project.media |= done.media
+        rendered += len(done.notes)
+        if progress:
+            progress(rendered, total)
+    project.diagnostics = sorted(found)
     if errors(project.diagnostics):
         raise DeckError(errors(project.diagnostics))
-    return project
+    return built
 
 
 def project_notes(
     project: Project, cache: Path | None = None
 ) -> Iterator[tuple[Source, list[NoteData]]]:
-    """Every deck file's rendered notes, in order, a file or a part of a file at a time.
-
-    Rendering is most of an export's time: questions found in the `cache` folder are not
-    rendered again, and a large project renders on every core.
-    """
-    parts = [
-        (source, replace(deck_file, questions=deck_file.questions[start : start + PART_SIZE]))
-        for source, deck_file in zip(project.sources, project.deck_files, strict=True)
-        for start in range(0, len(deck_file.questions), PART_SIZE)
-    ]
-    workers = _cores()
-    if workers < 2 or _to_render(parts, cache) < PARALLEL_FROM:
-        yield from ((source, build_notes(part, source.root, cache)) for source, part in parts)
-        return
-    sources = [source for source, _ in parts]
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
-        roots = [source.root for source in sources]
-        rendered = pool.map(build_notes, [part for _, part in parts], roots, [cache] * len(parts))
-        yield from zip(sources, rendered, strict=True)
+    """Every deck file's rendered notes, in order, a file or a part of a file at a time,
+    whatever problems its questions have (see `checked_notes` for an export's)."""
+    for source, done in _run(project, cache, check=False, render_invalid=True):
+        yield source, done.notes
 
 
-def _to_render(parts: list[tuple[Source, DeckFile]], cache: Path | None) -> int:
-    """How many questions are not in the render cache."""
-    with Cache(cache) as rendered:
-        questions = (question for _, part in parts for question in part.questions)
-        return sum(rendered.get(q.render_key) is None for q in questions if q.id)
-
-
-def _start_worker(parent: int) -> None:
-    """In a worker: Ctrl-C is the main process's to handle (it stops the export and
-    writes nothing), not a traceback from every worker. On Linux a worker also dies
-    with the main process, however that one ends (`kill`, SIGTERM): no worker is left
-    holding the caller's output open."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-            if os.getppid() != parent:  # the main process died before this line
-                os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _cores() -> int:
-    cores = (getattr(os, "process_cpu_count", None) or os.cpu_count)() or 1
-    return min(cores, 61)  # the most a process pool can have on Windows
+def _run(project: Project, cache: Path | None, **what: bool) -> Iterator[tuple[Source, Done]]:
+    """`pipeline.run` on every deck file, in parts of at most PART_SIZE questions; `what`
+    are a Part's settings."""
+    sources, parts = [], []
+    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
+        for start in range(0, len(deck_file.questions), pipeline.PART_SIZE):
+            questions = deck_file.questions[start : start + pipeline.PART_SIZE]
+            sources.append(source)
+            parts.append(Part(replace(deck_file, questions=questions), source.root, **what))
+    yield from zip(sources, pipeline.run_all(parts, cache), strict=True)

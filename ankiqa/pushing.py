@@ -56,13 +56,14 @@ from .collection import (
     require_anki,
 )
 from .diagnostics import WARNING, Diagnostic
+from .discover import DEFAULT_DECKS, Source
 from .ledger import Ledger, Pushed
 from .ledger import default_folder as default_ledger_folder
 from .notes import NoteData, id_field, note_guid
 from .notetypes import NOTE_TYPES
 from .parse import Question
 from .profiles import find_collection
-from .project import DEFAULT_DECKS, Project, Source, load_checked_project, project_notes
+from .project import Project, checked_notes, load_project
 from .state import STATE_FILE, content_hash, note_type_hash, save_state
 from .sync import Syncer, SyncRefused, SyncReport
 
@@ -164,8 +165,8 @@ def push(
     require_anki()
     path = find_collection(collection, profile)
     cache_folder = default_cache_folder() if use_cache else None
-    project = load_checked_project(paths, cache_folder)
-    parts = list(project_notes(project, cache_folder))
+    project = load_project(paths, cache_folder)
+    parts = checked_notes(project, cache_folder)
     now = int(time.time()) if now is None else now
     result = PushResult(path, dry_run=dry_run, warnings=project.diagnostics)
     result.notices += [d for d in project.diagnostics if d.code == "cloze-removed"]

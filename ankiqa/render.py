@@ -147,9 +147,10 @@ class CardRenderer(HtmlRenderer):
         self._in_cloze = 0
         self._cloze_note = False
 
-    def question(self, question: Question) -> tuple[str, str]:
-        """A question's front and back fields, as sanitized HTML."""
-        heading, answer = question_trees(question)
+    def question(self, question: Question, trees: tuple | None = None) -> tuple[str, str]:
+        """A question's front and back fields, as sanitized HTML; from its `question_trees`
+        when they are given (parsed in this renderer's `with` block)."""
+        heading, answer = trees or question_trees(question)
         self._footnotes = _Footnotes(*_definitions(question))
         self._cloze_note = question.kind == "cloze"
         front = "".join(self.render(child) for child in heading)

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .atomic import write_atomically
-from .notes import NoteData
-from .notetypes import NOTE_TYPES, NoteType
+
+if TYPE_CHECKING:  # light to import: an export that changes nothing reads no more (see `fresh`)
+    from .notes import NoteData
+    from .notetypes import NoteType
 
 STATE_FILE = "ankiqa-state.jsonl"
 FORMAT = 1
@@ -110,22 +113,24 @@ class BuildState:
     @classmethod
     def from_text(cls, text: str) -> BuildState:
         """Parse a state file. Raises StateError when it is damaged."""
+        from .notetypes import NOTE_TYPES  # genanki: imported once a state is read
+
         state = cls.empty()
         # Not splitlines(): it also breaks at U+2028 and U+0085, which JSON leaves as they are.
         for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
-                    state._read(json.loads(line))
+                    state._read(json.loads(line), NOTE_TYPES.keys())
                 except (ValueError, KeyError, TypeError) as error:
                     raise StateError(number, f"{type(error).__name__}: {error}") from None
         return state
 
-    def _read(self, record: dict) -> None:
+    def _read(self, record: dict, kinds: Container[str]) -> None:
         if not isinstance(record, dict):
             raise TypeError("a line that is not a JSON object")
         if _HEADER_KEY not in record:
             kind, clozes = record.get("kind", "basic"), tuple(record.get("clozes", ()))
-            if kind not in NOTE_TYPES:
+            if kind not in kinds:
                 raise ValueError(f"unknown kind {kind!r}")
             if not (
                 isinstance(record["id"], str)
@@ -144,7 +149,7 @@ class BuildState:
         if "note_type" in record:
             types["basic"] = record["note_type"]
         for kind, entry in types.items():
-            if kind not in NOTE_TYPES or not isinstance(entry["hash"], str):
+            if kind not in kinds or not isinstance(entry["hash"], str):
                 raise ValueError(f"a note type entry that is not ankiqa's: {kind!r}")
             if type(entry["mod"]) is not int:
                 raise TypeError("a value of the wrong type")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate
+from functools import cached_property
 
 from mistletoe import block_token, core_tokens, span_token, token
 from mistletoe.block_token import BlockToken, TableCell
@@ -82,6 +83,54 @@ class HtmlSpan(span_token.HtmlSpan):
 def _protected_spans(string: str) -> list[tuple[int, int, int, int]]:
     """Where math may not start, end or cross, as (start, end, inner start, inner end):
     code spans, autolinks and raw HTML bind first; a link's text may hold math whole."""
+    return _spans_of(string).spans
+
+
+@dataclass
+class _Spans:
+    """A text's `_protected_spans`, found with these link references (`root`)."""
+
+    string: str
+    root: object
+    spans: list[tuple[int, int, int, int]]
+
+    @cached_property
+    def blocked(self) -> tuple[list[int], list[int]]:
+        """The regions that math may not hold a character of, merged and sorted, as
+        their starts and their ends."""
+        regions = sorted(
+            (region_start, region_end)
+            for start, end, inner_start, inner_end in self.spans
+            for region_start, region_end in (
+                [(start, inner_start), (inner_end, end)] if inner_end else [(start, end)]
+            )
+            if region_start < region_end
+        )
+        starts: list[int] = []
+        ends: list[int] = []
+        for region_start, region_end in regions:
+            if ends and region_start <= ends[-1]:
+                ends[-1] = max(ends[-1], region_end)
+            else:
+                starts.append(region_start)
+                ends.append(region_end)
+        return starts, ends
+
+
+_last = _Spans("", None, [])
+
+
+def _spans_of(string: str) -> _Spans:
+    """mistletoe hands each text to every span token in turn, and three of them ask for
+    its protected spans: those of the last text are remembered."""
+    global _last
+    found, root = _last, token._root_node
+    if found.string != string or found.root is not root:
+        found = _last = _Spans(string, root, _find_protected_spans(string, root))
+    return found
+
+
+def _find_protected_spans(string: str, root: object) -> list[tuple[int, int, int, int]]:
     spans = [
         (*match.span(), 0, 0)
         for pattern in (core_tokens.code_pattern, span_token.AutoLink.pattern, HtmlSpan.pattern)
@@ -91,7 +140,7 @@ def _protected_spans(string: str) -> list[tuple[int, int, int, int]]:
         code_matches = core_tokens._code_matches  # filled by CoreTokens, read by InlineCode
         core_tokens._code_matches = []
         try:
-            links = core_tokens.find_core_tokens(string, token._root_node)
+            links = core_tokens.find_core_tokens(string, root)
         finally:
             core_tokens._code_matches = code_matches
         spans += [
@@ -107,18 +156,12 @@ def _math_matches(pattern: re.Pattern, string: str) -> Iterator[re.Match]:
     character of a protected span outside its inner part."""
     if "$" not in string:
         return
-    starts = [0] * (len(string) + 1)  # how many blocked regions start (+1) or end (-1) here
-    for start, end, inner_start, inner_end in _protected_spans(string):
-        regions = [(start, inner_start), (inner_end, end)] if inner_end else [(start, end)]
-        for region_start, region_end in regions:
-            if region_start < region_end:
-                starts[region_start] += 1
-                starts[region_end] -= 1
-    blocked_before = list(accumulate((depth > 0 for depth in accumulate(starts)), initial=0))
+    starts, ends = _spans_of(string).blocked
     position = 0
     while match := pattern.search(string, position):
         start, end = match.span()
-        if blocked_before[end] > blocked_before[start]:
+        region = bisect_right(ends, start)  # the first region that ends after `start`
+        if region < len(starts) and starts[region] < end:
             position = start + 1
             continue
         yield match

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import ankiqa
-from ankiqa import cache, check, parse, project
+from ankiqa import cache, check, parse, pipeline
 from ankiqa.parse import Question
 from ankiqa.project import load_project
 from ankiqa.render import CardRenderer
@@ -23,9 +23,9 @@ def rendered(monkeypatch) -> list[str]:
     calls: list[str] = []
     original = CardRenderer.question
 
-    def counting(self, question: Question) -> tuple[str, str]:
+    def counting(self, question: Question, trees=None) -> tuple[str, str]:
         calls.append(question.answer)
-        return original(self, question)
+        return original(self, question, trees)
 
     monkeypatch.setattr(CardRenderer, "question", counting)
     return calls
@@ -119,14 +119,14 @@ def test_check_rereads_only_what_it_cannot_trust(tmp_path, monkeypatch):
 
 
 def test_a_warm_cache_starts_no_worker_processes(decks: Path, tmp_path, monkeypatch):
-    monkeypatch.setattr(project, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(project, "_cores", lambda: 2)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pipeline, "_cores", lambda: 2)
     ankiqa.export([decks], output=tmp_path / "cold.apkg", now=1_800_000_000)  # in workers
 
     def no_pool(*args, **kwargs):
         raise AssertionError("a process pool was started with nothing to render")
 
-    monkeypatch.setattr(project, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", no_pool)
     ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
     assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
 

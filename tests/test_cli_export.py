@@ -103,7 +103,7 @@ def test_a_read_only_deck_folder_still_exports(tmp_path: Path, monkeypatch) -> N
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(decks / "ankiqa-state.jsonl"))
 
-    monkeypatch.setattr("ankiqa.build.save_state", read_only)
+    monkeypatch.setattr("ankiqa.state.save_state", read_only)
     result = CliRunner().invoke(app, ["export", str(decks), "-o", str(tmp_path / "q.apkg")])
     assert result.exit_code == 0
     assert "warning[state-not-saved]: build state not saved (Permission denied)" in result.stderr

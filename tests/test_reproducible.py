@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import ankiqa
-from ankiqa import project as ankiqa_project
+from ankiqa import pipeline
 from ankiqa.state import STATE_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,9 +78,9 @@ def test_rendering_in_worker_processes_builds_the_same_bytes(tmp_path, monkeypat
     sequential = make_project(tmp_path / "sequential")
     parallel = make_project(tmp_path / "parallel")
     export(sequential, now=1_800_000_000)
-    monkeypatch.setattr(ankiqa_project, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(ankiqa_project, "PART_SIZE", 2)
-    monkeypatch.setattr(ankiqa_project, "_cores", lambda: 2)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pipeline, "PART_SIZE", 2)
+    monkeypatch.setattr(pipeline, "_cores", lambda: 2)
     export(parallel, now=1_800_000_000)
     for package in (sequential / "dist").rglob("*.apkg"):
         twin = parallel / "dist" / package.relative_to(sequential / "dist")

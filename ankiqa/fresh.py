@@ -1,0 +1,173 @@
+"""Whether an export would change nothing, decided from file hashes alone, before the
+Markdown engine, Pygments and genanki are imported.
+
+Every export that saved its build state leaves a record in the cache (see `cache`): a
+hash of everything its packages and report depend on — ankiqa's code and the versions
+of the libraries it uses (the cache's fingerprint), the note types, the arguments and
+working folder, each deck file's path, settings and bytes, each build state's bytes,
+the ledger's file (`ledger`: another export since changes it), and the media files its
+notes looked for — and a hash of each package it left. When they all hash the same
+again, a full export would stamp every note with the `mod` it has and write the same
+bytes: the report is the record's, with every package up to date. Anything else, or
+any doubt, runs the export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import notetypes
+from .cache import Cache, fingerprint
+from .config import ConfigError, Settings, find_settings
+from .diagnostics import Diagnostic
+from .discover import find_sources
+from .ledger import LEDGER_FILE
+from .ledger import default_folder as default_ledger_folder
+from .state import STATE_FILE
+
+# Warnings that a build state saved by the export answers: the next export does not give them.
+_SAID_ONCE = frozenset({"cloze-removed", "kind-changed"})
+
+
+@dataclass
+class Record:
+    """What an export left: the hash of its inputs, and what to report when they have
+    not changed since."""
+
+    inputs: str = ""
+    media: list[str] = field(default_factory=list)  # files its notes looked for
+    packages: dict[str, str] = field(default_factory=dict)  # path → sha256 of its bytes
+    decks: list[str] = field(default_factory=list)
+    notes: int = 0
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        warnings = [d.to_json() for d in self.warnings]
+        return json.dumps({**self.__dict__, "warnings": warnings}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Record | None:
+        """What `to_json` wrote, or None for anything else (a cache is never trusted)."""
+        try:
+            record = json.loads(text)
+            warnings = [
+                Diagnostic(
+                    Path(d["file"]), d["line"], d["column"], d["severity"], d["code"], d["message"]
+                )
+                for d in record["warnings"]
+            ]
+            found = cls(
+                record["inputs"],
+                list(map(str, record["media"])),
+                {str(path): str(digest) for path, digest in record["packages"].items()},
+                list(map(str, record["decks"])),
+                int(record["notes"]),
+                warnings,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return found if isinstance(found.inputs, str) else None
+
+
+def replay(
+    paths: Sequence[Path], output: Path | None, dist: Path | None, cache: Path | None
+) -> Record | None:
+    """The record of the last export of these arguments, if nothing it depends on has
+    changed since and its packages are as it left them; else None."""
+    if cache is None:
+        return None
+    with Cache(cache) as known:
+        text = known.last_export(_arguments(paths, output, dist))
+    record = Record.from_json(text) if text is not None else None
+    if record is None or _inputs(paths, record.media) != record.inputs:
+        return None
+    for path, digest in record.packages.items():
+        if _file_hash(Path(path)) != digest:
+            return None
+    return record
+
+
+def remember(
+    paths: Sequence[Path],
+    output: Path | None,
+    dist: Path | None,
+    cache: Path | None,
+    media: Iterable[Path],
+    packages: Iterable[Path],
+    decks: list[str],
+    notes: int,
+    warnings: list[Diagnostic],
+) -> None:
+    """Record an export that has just written its packages and saved its build state."""
+    if cache is None:
+        return
+    record = Record(
+        media=sorted({str(path) for path in media}),
+        packages={str(path): _file_hash(path) or "" for path in packages},
+        decks=decks,
+        notes=notes,
+        warnings=[d for d in warnings if d.code not in _SAID_ONCE],
+    )
+    inputs = _inputs(paths, record.media)
+    if inputs is None:
+        return
+    record.inputs = inputs
+    with Cache(cache) as known:
+        known.put_last_export(_arguments(paths, output, dist), record.to_json())
+
+
+def _arguments(paths: Sequence[Path], output: Path | None, dist: Path | None) -> str:
+    """Which export: its arguments, and the working folder they are relative to."""
+    arguments = [os.getcwd(), [str(path) for path in paths], str(output), str(dist)]
+    return hashlib.sha256(json.dumps(arguments).encode("utf-8")).hexdigest()
+
+
+def _inputs(paths: Sequence[Path], media: list[str]) -> str | None:
+    """A hash of everything an export of `paths` depends on; None when the deck files or
+    settings have problems (the export reports them)."""
+    sources, problems = find_sources(paths)
+    try:
+        settings = find_settings(Path(paths[0])) if paths else Settings()
+    except ConfigError:
+        return None
+    if problems:
+        return None
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        digest.update(json.dumps([str(part) for part in parts]).encode("utf-8") + b"\n")
+
+    add(fingerprint(), repr(settings), repr(notetypes.NOTE_TYPES), notetypes.CARD_CSS)
+    for source in sources:
+        add(source.path, source.root, repr(source.settings), _file_hash(source.path))
+    for root in sorted({source.root for source in sources}):
+        add(root, _file_hash(root / STATE_FILE))
+    add(*_stat(default_ledger_folder() / LEDGER_FILE))
+    for path in media:
+        add(path, *_stat(Path(path)))
+    return digest.hexdigest()
+
+
+def _file_hash(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _stat(path: Path) -> tuple[int, int, int] | tuple[()]:
+    """A file's size, modification time and inode: what changes when it is written."""
+    try:
+        status = path.stat()
+    except (OSError, ValueError):
+        return ()
+    return status.st_size, status.st_mtime_ns, status.st_ino

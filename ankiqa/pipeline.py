@@ -1,0 +1,131 @@
+"""Checking and rendering questions: each question's Markdown is parsed once for both,
+on every core for a large project.
+
+Parsing is most of an export's time. Questions are handed out in parts of a deck file;
+a worker process reads the cache but writes nothing to it: what it would write comes
+back with its part, and the main process writes it, so workers never wait for each
+other's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cache import Cache, Writes
+from .check import needs_reading, question_problems, read_question, unreadable_lines
+from .diagnostics import ERROR, Diagnostic
+from .notes import MediaFinder, NoteData, render_note
+from .parse import DeckFile
+from .render import CardRenderer, question_trees
+
+PARALLEL_FROM = 1500  # questions to parse; below this, starting processes costs more than it saves
+PART_SIZE = 500
+
+
+@dataclass
+class Part:
+    """Questions of one deck file, and what to do with them."""
+
+    deck_file: DeckFile  # with some of its questions, and every one of its diagnostics
+    root: Path  # its decks folder: media files are taken from inside it only
+    check: bool = True  # report the problems `check` finds
+    render: bool = True  # render notes
+    # Render questions with errors too (a preview shows them); else only valid ones, since
+    # an export with errors writes nothing.
+    render_invalid: bool = False
+
+
+@dataclass
+class Done:
+    """A part's notes and problems, and the cache rows it leaves to the main process."""
+
+    notes: list[NoteData] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+    writes: Writes = field(default_factory=Writes)
+    media: set[Path] = field(default_factory=set)  # the media files its notes looked for
+
+
+def run(part: Part, cache: Path | None) -> Done:
+    """Check and render one part; the cache is read, not written (see `Done.writes`)."""
+    deck_file, done = part.deck_file, Done()
+    unreadable = unreadable_lines(deck_file)
+    file_failed = any(d.severity == ERROR for d in deck_file.diagnostics)
+    media = MediaFinder(deck_file.path.parent, part.root)
+    with Cache(cache) as known, CardRenderer(media_src=media.src) as renderer:
+        for question in deck_file.questions:
+            found = question_problems(question) if part.check else []
+            read = part.check and needs_reading(question, unreadable, known)
+            render = part.render and question.id is not None
+            trees = None
+            if read and render and known.get(question.render_key) is None:
+                with contextlib.suppress(RecursionError):  # read_question reports it
+                    trees = question_trees(question)
+            if read:
+                found += read_question(question, part.root, known, trees)
+            failed = file_failed or any(d.severity == ERROR for d in found)
+            if render and (part.render_invalid or not failed):
+                done.notes.append(render_note(question, renderer, known, media, trees))
+            done.problems += found
+        done.writes, done.media = known.pending(), media.looked_at
+    return done
+
+
+def run_all(parts: Sequence[Part], cache: Path | None) -> Iterator[Done]:
+    """`run` every part, in order, in worker processes when there is enough to parse;
+    their cache rows are written here, part by part."""
+    with Cache(cache) as main:
+        workers = _cores()
+        if workers < 2 or _to_parse(parts, main) < PARALLEL_FROM:
+            for part in parts:
+                done = run(part, cache)
+                main.write(done.writes)
+                yield done
+            return
+        with ProcessPoolExecutor(
+            workers, initializer=_start_worker, initargs=(os.getpid(),)
+        ) as pool:
+            for done in pool.map(run, parts, [cache] * len(parts)):
+                main.write(done.writes)
+                yield done
+
+
+def _to_parse(parts: Sequence[Part], known: Cache) -> int:
+    """About how many questions are not in the cache: those to check or render."""
+    count = 0
+    for part in parts:
+        for question in part.deck_file.questions:
+            key = question.render_key
+            to_check = part.check and not (question.id and known.is_clean(key))
+            to_render = part.render and question.id and known.get(key) is None
+            count += bool(to_check or to_render)
+    return count
+
+
+def _start_worker(parent: int) -> None:
+    """In a worker: Ctrl-C is the main process's to handle (it stops the export and
+    writes nothing), not a traceback from every worker. On Linux a worker also dies
+    with the main process, however that one ends (`kill`, SIGTERM): no worker is left
+    holding the caller's output open."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # the main process died before this line
+                os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _cores() -> int:
+    cores = (getattr(os, "process_cpu_count", None) or os.cpu_count)() or 1
+    return min(cores, 61)  # the most a process pool can have on Windows
