@@ -4,7 +4,11 @@ collection syncing from it as the phone."""
 from __future__ import annotations
 
 import base64
+import os
+import pty
+import select
 import stat
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,7 +21,7 @@ from sync_server import PASSWORD, USER, sync_server
 from typer.testing import CliRunner
 
 import ankiqa
-from ankiqa import pushing
+from ankiqa import notetypes, pushing
 from ankiqa.cli import app
 from ankiqa.sync import CONFIG_ENV, PASSWORD_ENV, SESSION_FILE, USER_ENV, Syncer
 
@@ -242,3 +246,77 @@ def test_an_endpoint_that_is_not_a_url_is_a_message_not_a_traceback(tmp_path: Pa
     assert result.exit_code == 1
     assert result.output.startswith("ankiqa: cannot sync with not a url")
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_new_look_reaches_the_phone_without_a_full_sync(tmp_path: Path, server: str, monkeypatch):
+    monkeypatch.setenv(USER_ENV, USER)
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    (tmp_path / "decks").mkdir()
+    (tmp_path / "decks" / "d.md").write_text(deck_text({"a": "A."}), encoding="utf-8")
+    open_collection(tmp_path / "desktop").close()
+    assert push(tmp_path, server).exit_code == 0
+    phone = open_collection(tmp_path / "phone")
+    try:
+        phone_sync(phone, server)
+        monkeypatch.setattr(
+            notetypes, "CARD_CSS", notetypes.CARD_CSS + ".answer { color: teal; }\n"
+        )
+        time.sleep(1)  # the note type's mod must beat the last import's clock (seconds)
+
+        result = push(tmp_path, server)
+
+        assert result.exit_code == 0, result.output
+        assert "note types brought up to date: ankiqa Q&A" in result.output
+        assert "0 new, 0 updated, 0 kept, 1 unchanged" in result.output
+        assert "full" not in result.output
+        assert phone_sync(phone, server) in NORMAL
+        assert "color: teal" in phone.models.by_name("ankiqa Q&A")["css"]
+    finally:
+        phone.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+def test_in_a_terminal_the_login_is_asked_for_and_the_password_not_shown(
+    tmp_path: Path, server: str
+):
+    (tmp_path / "decks").mkdir()
+    (tmp_path / "decks" / "d.md").write_text(deck_text({"a": "A."}), encoding="utf-8")
+    open_collection(tmp_path / "desktop").close()
+    desktop = str(tmp_path / "desktop" / "collection.anki2")
+    command = [sys.executable, "-m", "ankiqa", "push", "decks", "--collection", desktop]
+
+    pid, terminal = pty.fork()  # the child gets the terminal as its controlling one
+    if pid == 0:
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [*command, "--sync", "--endpoint", server])
+    # "Password: " with its space: getpass writes that once it has turned echo off (and
+    # thrown away anything typed before).
+    seen = read_until(terminal, b"user name (e-mail): ")
+    os.write(terminal, USER.encode() + b"\n")
+    seen += read_until(terminal, b"Password: ")
+    os.write(terminal, PASSWORD.encode() + b"\n")
+    seen += read_until(terminal, None)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert b"1 new" in seen and b"synced with" in seen
+    assert PASSWORD.encode() not in seen
+
+
+def read_until(terminal: int, marker: bytes | None, seconds: float = 60) -> bytes:
+    """What the terminal shows until `marker`, or until the program ends (None)."""
+    seen, deadline = b"", time.monotonic() + seconds
+    while marker is None or marker not in seen:
+        ready, _, _ = select.select([terminal], [], [], max(0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"waited for {marker!r}; the terminal showed {seen!r}")
+        try:
+            chunk = os.read(terminal, 1024)
+        except OSError:  # the program ended
+            chunk = b""
+        if not chunk:
+            if marker is None:
+                return seen
+            raise AssertionError(f"ended before {marker!r}: {seen!r}")
+        seen += chunk
+    return seen
