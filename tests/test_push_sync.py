@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import pty
-import select
 import stat
 import sys
 import time
@@ -285,6 +283,8 @@ def test_in_a_terminal_the_login_is_asked_for_and_the_password_not_shown(
     desktop = str(tmp_path / "desktop" / "collection.anki2")
     command = [sys.executable, "-m", "ankiqa", "push", "decks", "--collection", desktop]
 
+    import pty  # POSIX only
+
     pid, terminal = pty.fork()  # the child gets the terminal as its controlling one
     if pid == 0:
         os.chdir(tmp_path)
@@ -305,6 +305,8 @@ def test_in_a_terminal_the_login_is_asked_for_and_the_password_not_shown(
 
 def read_until(terminal: int, marker: bytes | None, seconds: float = 60) -> bytes:
     """What the terminal shows until `marker`, or until the program ends (None)."""
+    import select  # of a terminal: POSIX only
+
     seen, deadline = b"", time.monotonic() + seconds
     while marker is None or marker not in seen:
         ready, _, _ = select.select([terminal], [], [], max(0, deadline - time.monotonic()))
