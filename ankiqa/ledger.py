@@ -16,12 +16,12 @@ kill between writing the packages and the build state cannot give two contents o
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .places import user_folder
 
 LEDGER_ENV = "ANKIQA_DATA_DIR"
 LEDGER_FILE = "exported.sqlite"
@@ -29,13 +29,7 @@ LEDGER_FILE = "exported.sqlite"
 
 def default_folder() -> Path:
     """`$ANKIQA_DATA_DIR`, else the platform's folder for an application's data."""
-    if os.environ.get(LEDGER_ENV):
-        return Path(os.environ[LEDGER_ENV])
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / "ankiqa"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "ankiqa"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ankiqa"
+    return user_folder("ankiqa", LEDGER_ENV, "XDG_DATA_HOME", Path.home() / ".local" / "share")
 
 
 @dataclass(frozen=True)

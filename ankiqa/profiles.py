@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import pickle
 import sqlite3
-import sys
 from pathlib import Path
+
+from .places import user_folder
 
 COLLECTION_FILE = "collection.anki2"
 
@@ -24,13 +24,7 @@ class CollectionNotFound(Exception):
 
 
 def anki_base() -> Path:
-    if os.environ.get("ANKI_BASE"):
-        return Path(os.environ["ANKI_BASE"])
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / "Anki2"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Anki2"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "Anki2"
+    return user_folder("Anki2", "ANKI_BASE", "XDG_DATA_HOME", Path.home() / ".local" / "share")
 
 
 def find_collection(collection: Path | None = None, profile: str | None = None) -> Path:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .places import user_folder
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -50,13 +51,7 @@ class SyncReport:
 
 def config_folder() -> Path:
     """`$ANKIQA_CONFIG_DIR`, else the platform's folder for an application's settings."""
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / "ankiqa"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "ankiqa"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "ankiqa"
+    return user_folder("ankiqa", CONFIG_ENV, "XDG_CONFIG_HOME", Path.home() / ".config")
 
 
 def environment_credentials() -> tuple[str, str] | None:
