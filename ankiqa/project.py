@@ -278,7 +278,7 @@ def stream_checked_notes(
     found = set(project.diagnostics)
     opened = len(project.deck_files) < len(project.sources)
     deck_files = read_deck_files(project, cache) if opened else _loaded(project)
-    total = _question_count(project) if opened else _questions(project)
+    total = (_question_count if opened else _questions)(project) if progress else 0
     rendered = 0
     for source, done in _run(deck_files, cache):
         found.update(done.problems)
