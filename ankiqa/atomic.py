@@ -17,26 +17,62 @@ def write_atomically(path: Path, data: bytes) -> bool:
     Returns False, touching nothing, when the file already holds exactly `data`.
     An existing file keeps its permission bits; a new one gets the usual ones (umask).
     """
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(path)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+    with Staged() as staged:
+        written = staged.write(path, data)
+        staged.commit()
+    return written
+
+
+class Staged:
+    """Files written beside their targets under temporary names, and renamed into place
+    together by `commit`, so that an error found after writing some of them leaves every
+    target as it was. Use it in a `with` block: whatever is not committed is removed."""
+
+    def __init__(self) -> None:
+        self._renames: list[tuple[str, Path]] = []  # (temporary file, target)
+        self._folders: list[Path] = []  # made for them, removed again if not committed
+
+    def write(self, path: Path, data: bytes) -> bool:
+        """Write `data` to a temporary file beside `path`, to be renamed to `path` by
+        `commit`. Returns False, writing nothing, when `path` already holds `data`."""
+        path = Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+        missing = [folder for folder in [path.parent, *path.parent.parents] if not folder.exists()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._folders += reversed(missing)
+        _remove_leftovers(path)
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self._renames.append((temporary, path))
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())  # on disk before the rename, even if the power fails
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return True
+        return True
+
+    def commit(self) -> None:
+        """Rename every file written into place."""
+        while self._renames:
+            temporary, path = self._renames[0]
+            os.replace(temporary, path)
+            del self._renames[0]
+        self._folders = []
+
+    def __enter__(self) -> Staged:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        for temporary, _ in self._renames:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+        for folder in reversed(self._folders):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self._renames, self._folders = [], []
 
 
 LEFTOVER_AFTER = 3600  # seconds: an older temporary file is no running write's

@@ -14,18 +14,19 @@ import os
 import re
 import time
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import fresh, state
+from .atomic import Staged
 from .cache import Cache
 from .cache import default_folder as default_cache_folder
 from .config import Settings
 from .diagnostics import WARNING, Diagnostic
-from .discover import DEFAULT_DECKS, find_sources
+from .discover import DEFAULT_DECKS, Source, find_sources
 from .ledger import Ledger
 from .ledger import default_folder as default_ledger_folder
 
@@ -102,61 +103,76 @@ def _export(
     now: int | None,
     cache_folder: Path | None,
 ) -> tuple[ExportResult, set[Path]]:
-    """`export`, in full; also gives the media files the notes looked for."""
-    from .notetypes import NOTE_TYPES
-    from .package import package_inputs, write_package
-    from .project import checked_notes, load_project
+    """`export`, in full; also gives the media files the notes looked for.
 
-    project = load_project(paths, cache_folder)
-    built = checked_notes(project, cache_folder, progress)
-    states = project.states
+    Deck files are read, rendered and packaged one after the other, so that memory holds
+    the notes of one package at a time; the packages are renamed into place once every
+    deck file was read without an error (see `atomic.Staged`), then the state is saved."""
+    from .notetypes import NOTE_TYPES
+    from .project import open_project, stream_checked_notes
+
+    project = open_project(paths)
     now = int(time.time()) if now is None else now
     styles = project.settings.styles
     type_hashes = {
         kind: state.note_type_hash(note_type, styles) for kind, note_type in NOTE_TYPES.items()
     }
-
-    builds: dict[Path, list[NoteData]] = defaultdict(list)
-    mods: dict[str, int] = {}
-    contents: dict[str, str] = {}
-    # Each package's note types, each with the latest `mod` its roots' states give it.
-    type_mods: dict[Path, dict[str, int]] = defaultdict(dict)
+    targets = {source: _target(source, output, dist) for source in project.sources}
+    sources_left = Counter(targets.values())  # a package is written once all of its are read
+    builds: dict[Path, _Build] = defaultdict(_Build)
     exported: list[tuple[str, str, int]] = []  # (guid, content hash, mod): see `ledger`
-    with Ledger(default_ledger_folder()) as ledger:
-        for source, notes in built:
-            folder = dist if dist is not None else dist_folder(source.root, source.settings)
-            target = Path(output or folder / source.relative.with_suffix(".apkg"))
-            file, root_state = source.relative.as_posix(), states[source.root]
+    result = ExportResult()
+    decks: set[str] = set()
+    packages: list[tuple[Path, str, str]] = []  # (path, inputs, sha256 of its bytes)
+
+    def pack(target: Path) -> None:
+        build = builds.pop(target)
+        if not build.notes:  # its deck files have errors: the export writes nothing
+            return
+        written, row = _write_package(target, build, styles, staged, known)
+        if row is not None:
+            packages.append((target, *row))
+        (result.written if written else result.up_to_date).append(target)
+        result.notes += len(build.notes)
+        decks.update(note.deck for note in build.notes)
+
+    with (
+        Ledger(default_ledger_folder()) as ledger,
+        Staged() as staged,
+        Cache(cache_folder) as known,
+    ):
+        last: Source | None = None
+        for source, notes in stream_checked_notes(project, cache_folder, progress):
+            if last is not None and source != last:
+                sources_left[targets[last]] -= 1
+                if not sources_left[targets[last]]:
+                    pack(targets[last])
+            last = source
+            if source.root not in project.states:  # damaged: the export ends in its error
+                continue
+            target, root_state = targets[source], project.states[source.root]
+            build, file = builds[target], source.relative.as_posix()
             for note in notes:
-                content, mods[note.guid] = stamp(note, root_state, ledger, file, now)
-                contents[note.guid] = content
-                exported.append((note.guid, content, mods[note.guid]))
+                content, mod = stamp(note, root_state, ledger, file, now)
+                build.contents[note.guid], build.mods[note.guid] = content, mod
+                exported.append((note.guid, content, mod))
                 kind = note.note_type.kind
                 type_mod = root_state.stamp_note_type(kind, type_hashes[kind], now)
-                type_mods[target][kind] = max(type_mods[target].get(kind, 0), type_mod)
-            builds[target] += notes
+                build.type_mods[kind] = max(build.type_mods.get(kind, 0), type_mod)
+            build.notes += notes
+        for target in list(builds):
+            pack(target)
         ledger.record(exported)  # before the packages: see `ledger`
+        staged.commit()
+        for package in packages:
+            known.put_package(*package)
 
-    result = ExportResult(warnings=project.diagnostics)
+    result.warnings = project.diagnostics
     # Said once: after this export, the build state knows the new cloze numbers.
     result.notices += [d for d in project.diagnostics if d.code == "cloze-removed"]
     result.removed = removed_questions(project, result)
-    with Cache(cache_folder) as known:
-        for target, notes in builds.items():
-            note_mods = {note.guid: mods[note.guid] for note in notes}
-            inputs = package_inputs(notes, contents, note_mods, type_mods[target], styles)
-            last = known.package(target)
-            if last is not None and last[0] == inputs and _file_hash(target) == last[1]:
-                result.up_to_date.append(target)  # built from the same: the same bytes
-            elif write_package(notes, target, note_mods, type_mods[target], styles):
-                result.written.append(target)
-            else:
-                result.up_to_date.append(target)
-            if last is None or last[0] != inputs:
-                known.put_package(target, inputs, _file_hash(target) or "")
-            result.notes += len(notes)
-    result.decks = sorted({note.deck for notes in builds.values() for note in notes})
-    for root, root_state in states.items():
+    result.decks = sorted(decks)
+    for root, root_state in project.states.items():
         try:
             state.save_state(root, root_state)
         except OSError as error:  # a read-only folder: the packages are still good
@@ -167,6 +183,40 @@ def _export(
             path = root / state.STATE_FILE
             result.notices.append(Diagnostic(path, 1, 1, WARNING, "state-not-saved", message))
     return result, project.media
+
+
+@dataclass
+class _Build:
+    """One package's notes, as they are rendered and stamped."""
+
+    notes: list[NoteData] = field(default_factory=list)
+    mods: dict[str, int] = field(default_factory=dict)  # by GUID
+    contents: dict[str, str] = field(default_factory=dict)  # content hashes, by GUID
+    type_mods: dict[str, int] = field(default_factory=dict)  # by kind
+
+
+def _target(source: Source, output: Path | None, dist: Path | None) -> Path:
+    """The package a deck file's notes go to."""
+    folder = dist if dist is not None else dist_folder(source.root, source.settings)
+    return Path(output or folder / source.relative.with_suffix(".apkg"))
+
+
+def _write_package(
+    target: Path, build: _Build, styles: tuple[str, str], staged: Staged, known: Cache
+) -> tuple[bool, tuple[str, str] | None]:
+    """Stage the package's bytes unless it holds them already (built from the same
+    inputs as last time, or the same bytes). Returns whether it staged them, and what the
+    cache is to remember of the package when that changed: the hash of its inputs and
+    of its bytes."""
+    from .package import package_bytes, package_inputs
+
+    inputs = package_inputs(build.notes, build.contents, build.mods, build.type_mods, styles)
+    last = known.package(target)
+    if last is not None and last[0] == inputs and _file_hash(target) == last[1]:
+        return False, None  # built from the same: the same bytes
+    data = package_bytes(build.notes, build.mods, build.type_mods, styles)
+    row = (inputs, hashlib.sha256(data).hexdigest())
+    return staged.write(target, data), row if last is None or last[0] != inputs else None
 
 
 def _file_hash(path: Path) -> str | None:
@@ -221,7 +271,7 @@ def removed_questions(
     """
     from .project import plain_id
 
-    present = {q.id for deck_file in project.deck_files for q in deck_file.questions}
+    present = {place.id for place in project.places}
     live = {_nfc(question_id) for question_id in present if question_id}
     read = {(source.root, source.relative.as_posix()) for source in project.sources}
     removed = []

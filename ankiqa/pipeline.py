@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from .render import CardRenderer, question_trees
 
 PARALLEL_FROM = 1500  # questions to parse; below this, starting processes costs more than it saves
 PART_SIZE = 500
+AHEAD = 2  # parts handed out per worker beyond the one being returned
 
 
 @dataclass
@@ -78,13 +81,25 @@ def run(part: Part, cache: Path | None) -> Done:
     return done
 
 
-def run_all(parts: Sequence[Part], cache: Path | None) -> Iterator[Done]:
+def run_all(parts: Iterable[Part], cache: Path | None) -> Iterator[Done]:
     """`run` every part, in order, in worker processes when there is enough to parse;
-    their cache rows are written here, part by part."""
+    their cache rows are written here, part by part.
+
+    Parts are taken from `parts` as they are needed, a few ahead of the one being
+    returned: an iterator that reads deck files as it goes holds one at a time, and the
+    workers, started after the first PARALLEL_FROM questions, inherit no more than that.
+    """
+    parts = iter(parts)
     with Cache(cache) as main:
-        workers = _cores()
-        if workers < 2 or _to_parse(parts, main) < PARALLEL_FROM:
-            for part in parts:
+        workers, taken, to_parse = _cores(), [], 0
+        while workers >= 2 and to_parse < PARALLEL_FROM:
+            part = next(parts, None)
+            if part is None:
+                break
+            taken.append(part)
+            to_parse += _to_parse(part, main)
+        if to_parse < PARALLEL_FROM:
+            for part in itertools.chain(taken, parts):
                 done = run(part, cache)
                 main.write(done.writes)
                 yield done
@@ -92,20 +107,27 @@ def run_all(parts: Sequence[Part], cache: Path | None) -> Iterator[Done]:
         with ProcessPoolExecutor(
             workers, initializer=_start_worker, initargs=(os.getpid(),)
         ) as pool:
-            for done in pool.map(run, parts, [cache] * len(parts)):
+            ahead: deque[Future[Done]] = deque()
+            for part in itertools.chain(taken, parts):
+                ahead.append(pool.submit(run, part, cache))
+                if len(ahead) > AHEAD * workers:
+                    done = ahead.popleft().result()
+                    main.write(done.writes)
+                    yield done
+            while ahead:
+                done = ahead.popleft().result()
                 main.write(done.writes)
                 yield done
 
 
-def _to_parse(parts: Sequence[Part], known: Cache) -> int:
-    """About how many questions are not in the cache: those to check or render."""
+def _to_parse(part: Part, known: Cache) -> int:
+    """About how many of a part's questions are not in the cache: those to check or render."""
     count = 0
-    for part in parts:
-        for question in part.deck_file.questions:
-            key = question.render_key
-            to_check = part.check and not (question.id and known.is_clean(key))
-            to_render = part.render and question.id and known.get(key) is None
-            count += bool(to_check or to_render)
+    for question in part.deck_file.questions:
+        key = question.render_key
+        to_check = part.check and not (question.id and known.is_clean(key))
+        to_render = part.render and question.id and known.get(key) is None
+        count += bool(to_check or to_render)
     return count
 
 

@@ -3,12 +3,15 @@ and rendered."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import unicodedata
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from . import pipeline
 from .cache import default_folder as default_cache_folder
@@ -19,6 +22,14 @@ from .notes import NoteData
 from .parse import DeckFile, read_deck_file
 from .pipeline import Done, Part
 from .state import STATE_FILE, BuildState, StateError, load_state
+
+
+class Place(NamedTuple):
+    """Where a question id is written: what the checks across deck files need of it."""
+
+    id: str
+    path: Path
+    line: int
 
 
 @dataclass
@@ -33,6 +44,7 @@ class Project:
     settings: Settings = field(default_factory=Settings)
     folders: list[tuple[Path, str]] = field(default_factory=list)  # read whole: (root, below)
     media: set[Path] = field(default_factory=set)  # files its notes looked for, once rendered
+    places: list[Place] = field(default_factory=list)  # of every question with an id read
 
     def read_all_of(self, root: Path, file: str) -> bool:
         """Whether every deck file that could hold `file` (a path below `root`, as the build
@@ -46,16 +58,21 @@ class Project:
 def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = None) -> Project:
     """Find and parse deck files and their build states, and check that no question id
     is used twice. See `cache` for `cache`."""
+    project = open_project(paths)
+    project.deck_files = [deck_file for _, deck_file in read_deck_files(project, cache)]
+    project.diagnostics = sorted(project.diagnostics + id_problems(project.places))
+    return project
+
+
+def open_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
+    """The deck files `paths` name, their settings and build states, and the problems
+    found in those, without reading a deck file yet (see `read_deck_files`)."""
     paths = [Path(path) for path in paths]
     sources, problems = find_sources(paths)  # a bad settings file is one of the problems
     try:
         settings = find_settings(paths[0]) if paths else Settings()
     except ConfigError:
         settings = Settings()
-    deck_files = [read_deck_file(source.path, source.deck_prefix, cache) for source in sources]
-    for deck_file in deck_files:
-        problems += deck_file.diagnostics
-    problems += duplicate_ids(deck_files) + lookalike_ids(deck_files)
     states = {}
     for root in sorted({source.root for source in sources}):
         try:
@@ -64,24 +81,42 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = 
             message = f"damaged build state ({error}); restore it from git"
             path = root / STATE_FILE
             problems.append(Diagnostic(path, error.line, 1, ERROR, "bad-state", message))
-    problems += kind_problems(sources, deck_files, states)
     folders = []  # read whole
     for path in filter(Path.is_dir, paths):
         root = project_root(path)
         folders.append((root, Path(os.path.relpath(path, root)).as_posix()))
-    return Project(sources, deck_files, states, sorted(problems), settings, folders)
+    return Project(sources, [], states, problems, settings, folders)
 
 
-def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
+def read_deck_files(project: Project, cache: Path | None) -> Iterator[tuple[Source, DeckFile]]:
+    """Parse the project's deck files one at a time, adding their problems and the places
+    of their ids to the project (`id_problems` of those are the caller's, once all are
+    read)."""
+    for source in project.sources:
+        deck_file = read_deck_file(source.path, source.deck_prefix, cache)
+        project.diagnostics += deck_file.diagnostics
+        project.diagnostics += kind_problems([source], [deck_file], project.states)
+        project.places += [
+            Place(question.id, question.path, question.line)
+            for question in deck_file.questions
+            if question.id is not None
+        ]
+        yield source, deck_file
+
+
+def id_problems(places: list[Place]) -> list[Diagnostic]:
+    """`duplicate_ids` and `lookalike_ids`."""
+    return duplicate_ids(places) + lookalike_ids(places)
+
+
+def duplicate_ids(places: Iterable[Place]) -> list[Diagnostic]:
     """An error at every question whose id another question has too, naming the others
     (at their heading lines, where every problem of a question is reported)."""
-    places = defaultdict(list)
-    for deck_file in deck_files:
-        for question in deck_file.questions:
-            if question.id is not None:
-                places[question.id].append(question)
+    by_id = defaultdict(list)
+    for place in places:
+        by_id[place.id].append(place)
     problems = []
-    for question_id, questions in places.items():
+    for question_id, questions in by_id.items():
         for question in questions if len(questions) > 1 else ():
             others = ", ".join(
                 f"{q.path.as_posix()}:{q.line}" for q in questions if q is not question
@@ -93,17 +128,15 @@ def duplicate_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
     return problems
 
 
-def lookalike_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
+def lookalike_ids(places: Iterable[Place]) -> list[Diagnostic]:
     """A warning at every question whose id looks like another's but is not the same:
     they differ only in case, Unicode normalization or invisible characters (two notes,
     where the author meant one), or mix scripts (a Cyrillic letter among Latin ones)."""
-    places = defaultdict(list)
-    for deck_file in deck_files:
-        for question in deck_file.questions:
-            if question.id is not None:
-                places[id_skeleton(question.id)].append(question)
+    by_skeleton = defaultdict(list)
+    for place in places:
+        by_skeleton[id_skeleton(place.id)].append(place)
     problems = []
-    for questions in places.values():
+    for questions in by_skeleton.values():
         if len({q.id for q in questions}) < 2:
             continue
         for question in questions:
@@ -115,15 +148,11 @@ def lookalike_ids(deck_files: Iterable[DeckFile]) -> list[Diagnostic]:
             message = f"question id `{question.id}` looks like {others}: two notes, on purpose?"
             where = (question.path, question.line, 1)
             problems.append(Diagnostic(*where, WARNING, "lookalike-id", message))
-    for deck_file in deck_files:
-        for question in deck_file.questions:
-            scripts = _scripts(question.id or "")
-            if len(scripts) > 1:
-                message = (
-                    f"question id `{question.id}` mixes scripts ({', '.join(sorted(scripts))})"
-                )
-                where = (question.path, question.line, 1)
-                problems.append(Diagnostic(*where, WARNING, "lookalike-id", message))
+    for place in places:
+        scripts = _scripts(place.id)
+        if len(scripts) > 1:
+            message = f"question id `{place.id}` mixes scripts ({', '.join(sorted(scripts))})"
+            problems.append(Diagnostic(place.path, place.line, 1, WARNING, "lookalike-id", message))
     return problems
 
 
@@ -221,7 +250,7 @@ def check_project(project: Project, cache: Path | None = None) -> list[Diagnosti
     """The project's diagnostics and those of every check in `check`, sorted, each once
     (so checking a project twice gives the same list)."""
     found = set(project.diagnostics)
-    for _, done in _run(project, cache, render=False):
+    for _, done in _run(_loaded(project), cache, render=False):
         found.update(done.problems)
     return sorted(found)
 
@@ -234,20 +263,57 @@ def checked_notes(
     """Every deck file's notes, a file or part of one at a time, after every check of
     `ankiqa check`: raises DeckError when there are errors; the project's diagnostics are
     then its warnings. `progress(done, total)` is called as questions are rendered."""
+    return list(stream_checked_notes(project, cache, progress))
+
+
+def stream_checked_notes(
+    project: Project,
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[tuple[Source, list[NoteData]]]:
+    """`checked_notes`, given as they are rendered. A project from `open_project` has its
+    deck files read as their turn comes, so that one at a time is held: an error may then
+    show only once every note was given (a DeckError after the last), and what was made
+    of the notes is for nothing."""
     found = set(project.diagnostics)
-    built = []
-    total, rendered = sum(len(deck_file.questions) for deck_file in project.deck_files), 0
-    for source, done in _run(project, cache):
+    opened = len(project.deck_files) < len(project.sources)
+    deck_files = read_deck_files(project, cache) if opened else _loaded(project)
+    total = (_question_count if opened else _questions)(project) if progress else 0
+    rendered = 0
+    for source, done in _run(deck_files, cache):
         found.update(done.problems)
-        built.append((source, done.notes))
         project.media |= done.media
         rendered += len(done.notes)
         if progress:
-            progress(rendered, total)
+            progress(rendered, max(rendered, total))
+        yield source, done.notes
+    found.update(project.diagnostics)
+    if opened:
+        found.update(id_problems(project.places))
     project.diagnostics = sorted(found)
     if errors(project.diagnostics):
         raise DeckError(errors(project.diagnostics))
-    return built
+
+
+def _question_count(project: Project) -> int:
+    """About how many questions the project's deck files hold, from their `###` lines,
+    without parsing them: for `progress`."""
+    count = 0
+    for source in project.sources:
+        with contextlib.suppress(OSError):
+            count += len(_QUESTION_LINE.findall(source.path.read_bytes()))
+    return count
+
+
+_QUESTION_LINE = re.compile(rb"^ {0,3}###[ \t]", re.MULTILINE)
+
+
+def _questions(project: Project) -> int:
+    return sum(len(deck_file.questions) for deck_file in project.deck_files)
+
+
+def _loaded(project: Project) -> Iterator[tuple[Source, DeckFile]]:
+    return zip(project.sources, project.deck_files, strict=True)
 
 
 def project_notes(
@@ -255,17 +321,23 @@ def project_notes(
 ) -> Iterator[tuple[Source, list[NoteData]]]:
     """Every deck file's rendered notes, in order, a file or a part of a file at a time,
     whatever problems its questions have (see `checked_notes` for an export's)."""
-    for source, done in _run(project, cache, check=False, render_invalid=True):
+    for source, done in _run(_loaded(project), cache, check=False, render_invalid=True):
         yield source, done.notes
 
 
-def _run(project: Project, cache: Path | None, **what: bool) -> Iterator[tuple[Source, Done]]:
+def _run(
+    deck_files: Iterable[tuple[Source, DeckFile]], cache: Path | None, **what: bool
+) -> Iterator[tuple[Source, Done]]:
     """`pipeline.run` on every deck file, in parts of at most PART_SIZE questions; `what`
-    are a Part's settings."""
-    sources, parts = [], []
-    for source, deck_file in zip(project.sources, project.deck_files, strict=True):
-        for start in range(0, len(deck_file.questions), pipeline.PART_SIZE):
-            questions = deck_file.questions[start : start + pipeline.PART_SIZE]
-            sources.append(source)
-            parts.append(Part(replace(deck_file, questions=questions), source.root, **what))
-    yield from zip(sources, pipeline.run_all(parts, cache), strict=True)
+    are a Part's settings. Deck files are taken from `deck_files` as the parts are."""
+    sources: deque[Source] = deque()
+
+    def parts() -> Iterator[Part]:
+        for source, deck_file in deck_files:
+            for start in range(0, len(deck_file.questions), pipeline.PART_SIZE):
+                questions = deck_file.questions[start : start + pipeline.PART_SIZE]
+                sources.append(source)
+                yield Part(replace(deck_file, questions=questions), source.root, **what)
+
+    for done in pipeline.run_all(parts(), cache):
+        yield sources.popleft(), done

@@ -227,3 +227,14 @@ def test_errors_are_all_reported_and_nothing_is_written(
     assert f"{decks / 'web-servers.md'}:1" in message  # the other place of the duplicate id
     assert files(tmp_path) == before
     assert dist.exists() == dist_exists
+
+
+def test_export_reports_its_progress_file_by_file(decks: Path, tmp_path: Path) -> None:
+    write_rich_deck(decks / "rich.md")
+    calls: list[tuple[int, int]] = []
+    result = export([decks], dist=tmp_path / "dist", progress=lambda *call: calls.append(call))
+    assert len(calls) == 2  # a call per deck file (a part of one, for large files)
+    assert calls[-1][0] == result.notes == 10
+    # Counted from `###` lines before the files are parsed: a question without an id, or
+    # a `###` line in code, counts too.
+    assert all(done <= total == 12 for done, total in calls)

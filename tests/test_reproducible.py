@@ -7,6 +7,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from conftest import write_rich_deck
+
 import ankiqa
 from ankiqa import pipeline
 from ankiqa.state import STATE_FILE
@@ -85,3 +87,27 @@ def test_rendering_in_worker_processes_builds_the_same_bytes(tmp_path, monkeypat
     for package in (sequential / "dist").rglob("*.apkg"):
         twin = parallel / "dist" / package.relative_to(sequential / "dist")
         assert twin.read_bytes() == package.read_bytes()
+
+
+def _packages(project: Path) -> dict[Path, bytes]:
+    return {path.relative_to(project): path.read_bytes() for path in project.rglob("*.apkg")}
+
+
+def test_cold_cached_parallel_and_single_package_builds_are_byte_identical(tmp_path, monkeypatch):
+    def build(name: str, **kwargs) -> dict[Path, bytes]:
+        project = make_project(tmp_path / name)
+        write_rich_deck(project / "decks" / "rich.md")
+        export(project, now=1_800_000_000, **kwargs)
+        ankiqa.export([project / "decks"], output=project / "all" / "all.apkg", now=1_800_000_000)
+        return _packages(project)
+
+    cold = build("cold", use_cache=False)
+    assert len(cold) == 4
+    assert build("warming") == cold
+    assert build("cached") == cold  # every field and parsed file from the cache
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pipeline, "PART_SIZE", 2)
+    monkeypatch.setattr(pipeline, "AHEAD", 1)
+    monkeypatch.setattr(pipeline, "_cores", lambda: 2)
+    assert build("parallel", use_cache=False) == cold
+    assert build("parallel-cached") == cold
