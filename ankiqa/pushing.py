@@ -118,7 +118,7 @@ class PushResult:
     notes: list[NoteOutcome] = field(default_factory=list)
     deleted: list[DeletedNote] = field(default_factory=list)
     removed: list[RemovedQuestion] = field(default_factory=list)  # gone from the Markdown now
-    note_types: list[str] = field(default_factory=list)  # whose templates or CSS are updated
+    note_types: list[str] = field(default_factory=list)  # added, or their look updated
     changed_note_types: list[str] = field(default_factory=list)  # see the module docstring
     backup: Path | None = None
     syncs: list[SyncReport] = field(default_factory=list)  # before, and after, the import
@@ -184,11 +184,10 @@ def push(
             result.notes = [_outcome(planned) for planned in plan]
             result.removed = removed_questions(project)
             doomed = _deletable(project, in_anki, pushed) if delete_removed else []
-            package, mods = _package(plan, type_mods, col)
-            result.note_types = sorted(
-                {NOTE_TYPES[kind].name for kind in type_mods}
-                & {note.note_type.name for note in package}
-            )
+            due = _due(col, type_mods)
+            package, mods = _package(plan, due)
+            carried = due & {note.note_type.kind for note in package}
+            result.note_types = sorted(NOTE_TYPES[kind].name for kind in carried)
             if dry_run:
                 result.deleted = doomed
                 return result
@@ -302,22 +301,27 @@ def _outcome(planned: _Planned) -> NoteOutcome:
     )
 
 
-def _package(
-    plan: list[_Planned], type_mods: dict[str, int], col: Collection
-) -> tuple[list[NoteData], dict[str, int]]:
-    """The notes to import, with their `mod`s. A note type that is due an update (a `mod`
-    later than the collection's copy) is carried by one of its notes that is already there,
+def _due(col: Collection, type_mods: dict[str, int]) -> set[str]:
+    """The kinds whose note type is new to the collection or has a later `mod` than the
+    collection's copy: an import adds or updates it."""
+    due = set()
+    for kind, mod in type_mods.items():
+        there_mod = note_type_mod(col, NOTE_TYPES[kind])
+        if there_mod is None or there_mod < mod:
+            due.add(kind)
+    return due
+
+
+def _package(plan: list[_Planned], due: set[str]) -> tuple[list[NoteData], dict[str, int]]:
+    """The notes to import, with their `mod`s. A note type that is `due` an update is
+    carried, if no note to import carries it, by one of its notes that is already there,
     with the `mod` it has there: Anki then updates the note type and skips the note."""
     notes, mods = [], {}
     for planned in plan:
         if planned.status in _IMPORTED:
             notes.append(planned.note)
             mods[planned.note.guid] = planned.mod
-    carried = {note.note_type.kind for note in notes}
-    for kind, mod in type_mods.items():
-        there_mod = note_type_mod(col, NOTE_TYPES[kind])
-        if kind in carried or there_mod is None or there_mod >= mod:
-            continue
+    for kind in due - {note.note_type.kind for note in notes}:
         for planned in plan:
             if planned.note.note_type.kind == kind and planned.status in (UNCHANGED, KEPT):
                 assert planned.there is not None  # both statuses mean it is there

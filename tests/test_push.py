@@ -79,6 +79,7 @@ def edit_in_anki(project: Path, question_id: str, answer: str) -> None:
 def test_push_imports_updates_and_reports_per_note(project):
     first = run(project)
     assert set(statuses(first).values()) == {NEW}
+    assert first.note_types == ["ankiqa Q&A"]
     assert first.backup is not None and first.backup.suffix == ".colpkg"
     assert answers(project) == {f"q{n}": f"<p>Answer {n}.</p>" for n in range(4)}
     built = {note.question_id: note.fields for note in ankiqa.build_decks([project / "decks"])}
@@ -118,6 +119,7 @@ def test_push_imports_updates_and_reports_per_note(project):
         "q4": NEW,
     }
     assert answers(project)["q1"] == "<p>Answer 1, <strong>edited</strong>.</p>"
+    assert third.note_types == []  # the note type was up to date already
     col = Collection(str(collection(project)))
     try:
         assert card_history(col, cid) == history  # the review survived the update
