@@ -20,7 +20,8 @@ from .diagnostics import ERROR, Diagnostic
 
 # Codes for text too hostile to hand to mistletoe's parsers: it was not read.
 UNREADABLE = frozenset({"too-complex", "too-deep", "too-large"})
-MAX_FILE_BYTES = 5_000_000  # about 15,000 questions
+MAX_FILE_BYTES = 100_000_000  # about 200,000 questions, read a piece at a time (see `split`)
+MAX_PIECE_CHARS = 5_000_000  # text without a `#`, `##` or `###` heading to cut it at
 MAX_CARD_CHARS = 100_000  # a question and its answer: pages of text, far more than a card
 MAX_DEPTH = 32  # lists and quotes inside each other
 MAX_INLINE_WORK = 20_000_000  # steps of mistletoe's inline parser: about a second

@@ -17,21 +17,26 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import pickle
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from mistletoe import Document, block_token, span_token
 from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading
 
+from . import split
 from .cache import Cache
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .frontmatter import read_front_matter
+from .frontmatter import MAX_LINES as FRONT_MATTER_LINES
+from .frontmatter import FrontMatter, read_front_matter
 from .limits import (
     MAX_CARD_CHARS,
     MAX_FILE_BYTES,
+    MAX_PIECE_CHARS,
     hostile_line,
     restore_mistletoe,
     too_complex,
@@ -105,11 +110,29 @@ def read_deck_file(path: Path, deck_prefix: str = "", cache: Path | None = None)
     `deck_prefix` is the `Parent::` part of the deck name that the file's folder gives.
     With a `cache` folder, a file parsed before with the same bytes is not parsed again.
     """
+    return joined(read_deck_parts(path, deck_prefix, cache))
+
+
+def read_deck_parts(
+    path: Path, deck_prefix: str = "", cache: Path | None = None
+) -> Iterator[DeckFile]:
+    """`read_deck_file` in parts, each with some of the file's questions, in order, and
+    every one of its diagnostics. A file larger than one piece (see `split`) is read whole
+    before the first part is given, its questions kept in a temporary file, so that memory
+    holds one piece and one part of it; such a file is not cached."""
     path = Path(path)
     data = read_bytes(path)
     text = data if isinstance(data, Diagnostic) else decode(data, path)
+    del data
     if isinstance(text, Diagnostic):
-        return DeckFile(path, deck_prefix + path.stem, (), (text,))
+        yield DeckFile(path, deck_prefix + path.stem, (), (text,))
+        return
+    if len(text) > split.PIECE_CHARS:
+        deck = _read(text, path, deck_prefix, on_disk=True)
+        del text
+        with deck:
+            yield from deck.parts()
+        return
     with Cache(cache) as parsed:
         key = hashlib.sha256(f"{path}\0{deck_prefix}\0{text}".encode()).hexdigest()
         cached = parsed.parsed(key)
@@ -117,7 +140,14 @@ def read_deck_file(path: Path, deck_prefix: str = "", cache: Path | None = None)
         if deck_file is None:
             deck_file = parse_deck(text, path, deck_prefix)
             parsed.put_parsed(key, to_json(deck_file))
-    return deck_file
+    yield deck_file
+
+
+def joined(parts: Iterable[DeckFile]) -> DeckFile:
+    """One deck file of its parts."""
+    parts = list(parts)
+    questions = tuple(question for part in parts for question in part.questions)
+    return replace(parts[0], questions=questions)
 
 
 def to_json(deck_file: DeckFile) -> str:
@@ -232,143 +262,372 @@ def source_lines(text: str) -> list[str]:
 
 def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") -> DeckFile:
     """Parse a deck file's text."""
-    path = Path(path)
+    with _read(text, Path(path), deck_prefix, on_disk=False) as deck:
+        return joined(deck.parts())
+
+
+def _read(text: str, path: Path, deck_prefix: str, on_disk: bool) -> _ReadDeck:
+    """Read a deck file's text, a piece at a time (see `split`); its questions wait in a
+    spool (a temporary file when `on_disk`) until the link references and footnotes that
+    they use are known."""
     if len(text) > MAX_FILE_BYTES:
-        return DeckFile(path, deck_prefix + path.stem, (), (_too_large(path),))
-    lines = source_lines(text)
+        return _ReadDeck(path, deck_prefix + path.stem, [_too_large(path)])
+    text = _normalized(text)
     problems: list[Diagnostic] = []
-
-    def problem(line: int, code: str, message: str, column: int = 1) -> None:
-        problems.append(Diagnostic(path, line, column, ERROR, code, message))
-
     if "\x00" in text:
-        number = next(n for n, line in enumerate(lines, 1) if "\x00" in line)
-        message = "NUL characters, shown as \ufffd: is this a text file?"
-        column = lines[number - 1].index("\x00") + 1
-        problems.append(Diagnostic(path, number, column, WARNING, "nul-character", message))
-        lines = [line.replace("\x00", "\ufffd") for line in lines]
-
-    for number, line in enumerate(lines, 1):
-        if control := _CONTROL.search(line):
-            code_point = f"U+{ord(control.group()):04X}"
-            message = f"control character {code_point} (invisible) is removed from the card"
-            diagnostic = Diagnostic(
-                path, number, control.start() + 1, WARNING, "control-character", message
-            )
-            problems.append(diagnostic)
-
-    front_matter, front_lines, found = read_front_matter(lines, path)
+        problems.append(_nul_problem(path, text))
+        text = text.replace("\x00", "\ufffd")
+    problems += _control_problems(path, text)
+    front_matter, front_lines, found = read_front_matter(_first_lines(text), path)
     problems += found
-    lines = ["\n"] * front_lines + lines[front_lines:]  # Markdown reads it as blank lines
-
-    hostile = hostile_line(path, lines)
-    if hostile is not None:
-        return DeckFile(path, deck_prefix + path.stem, (), (*problems, hostile))
+    if front_lines:  # Markdown reads it as blank lines
+        text = "\n" * front_lines + text[len("".join(_first_lines(text)[:front_lines])) :]
+    reader = _Reader(path, deck_prefix, front_matter, on_disk)
+    reader.problems += problems
     try:
-        with _blocks_only():
-            document = Document(lines)
-    except RecursionError:  # a last resort: hostile_line should have caught it
-        problem(1, "too-deep", "Markdown nested too deeply to read")
-        return DeckFile(path, deck_prefix + path.stem, (), tuple(problems))
+        for piece in split.pieces(text, reader.parse):
+            lines, document = piece.read
+            reader.read_piece(lines, document, piece.line - 1)
+    except split.TooLong as error:
+        limit = MAX_PIECE_CHARS // 1_000_000
+        message = (
+            f"{error.chars:,} characters without a `#`, `##` or `###` heading to start a line"
+            f" (more than {limit} MB: a code fence or HTML block left open?): split it"
+        )
+        return reader.refused(Diagnostic(path, error.line, 1, ERROR, "too-large", message))
+    except _Unreadable as error:
+        return reader.refused(error.diagnostic)
+    return reader.finish()
 
-    code_lines = set(_code_lines(document.children))
-    definitions = _Definitions(document)
-    headings = [
-        (token.line_number, token.level, _heading_text(lines[token.line_number - 1]))
-        for token in document.children
-        if isinstance(token, Heading) and token.level <= QUESTION_LEVEL
-    ]
-    first_question = next((n for n, lvl, _ in headings if lvl == QUESTION_LEVEL), len(lines) + 1)
-    title_line, title = next(
-        ((n, text) for n, lvl, text in headings if lvl == 1 and n < first_question), (0, None)
-    )
-    deck = deck_prefix + (front_matter.deck or title or path.stem)
-    deck = "::".join(part.strip() for part in deck.split("::") if part.strip()) or path.stem
 
-    questions = []
-    part: str | None = None  # the current `#` section
-    sections: list[str] = []
-    ends = [n for n, _, _ in headings[1:]] + [len(lines) + 1]
-    for (line, level, text), end in zip(headings, ends, strict=False):
-        if line == title_line:  # sections start after the title
-            part, sections = None, []
+def _normalized(text: str) -> str:
+    """The text without a BOM, with "\\n" line endings, ending in one (unless empty)."""
+    text = text.removeprefix("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def _first_lines(text: str) -> list[str]:
+    """The lines that may hold front matter."""
+    lines: list[str] = []
+    start = 0
+    while start < len(text) and len(lines) < FRONT_MATTER_LINES:
+        end = text.index("\n", start) + 1
+        lines.append(text[start:end])
+        start = end
+    return lines
+
+
+def _nul_problem(path: Path, text: str) -> Diagnostic:
+    at = text.index("\x00")
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    message = "NUL characters, shown as \ufffd: is this a text file?"
+    return Diagnostic(path, line, column, WARNING, "nul-character", message)
+
+
+def _control_problems(path: Path, text: str) -> list[Diagnostic]:
+    """A warning at the first control character of each line that has one."""
+    problems: list[Diagnostic] = []
+    line, counted = 1, 0
+    for control in _CONTROL.finditer(text):
+        at = control.start()
+        line, counted = line + text.count("\n", counted, at), at
+        if problems and problems[-1].line == line:
             continue
-        if level < QUESTION_LEVEL:
-            part = text if level == 1 else part
-            sections = [s for s in (part, text if level == 2 else None) if s]
-            continue
-        body = range(line + 1, end)
-        id_lines = [n for n in body if n not in code_lines and ID_LINE.fullmatch(lines[n - 1][:-1])]
-        question_id = None
-        if not id_lines:
-            problem(line, "missing-id", "question has no `question id:` line")
-            in_code = [n for n in body if n in code_lines and ID_LINE.fullmatch(lines[n - 1][:-1])]
-            if in_code:
-                message = (
-                    "this `question id:` line is inside a code block, so it is code:"
-                    f" the question on line {line} has no id"
-                )
-                problems.append(Diagnostic(path, in_code[0], 1, WARNING, "id-in-code", message))
-        else:
-            match = ID_LINE.fullmatch(lines[id_lines[0] - 1][:-1])
-            assert match is not None  # it is an id line
-            question_id = match.group(1)
-            if not question_id or len(question_id.split()) > 1:
-                message = "a question id is one word with no spaces"
-                problem(id_lines[0], "bad-id", message, match.start(1) + 1)
-                question_id = None
-            elif _CONTROL.search(question_id):  # Anki cannot store it as written
-                message = "a question id has no control characters"
-                problem(id_lines[0], "bad-id", message, match.start(1) + 1)
-                question_id = None
-            for extra in id_lines[1:]:
-                problem(extra, "extra-id", f"second id line for the question on line {line}")
-        options = _option_lines(lines, id_lines[0], body, code_lines) if id_lines else {}
-        tags = [*front_matter.tags, *_section_tags(sections)]
-        reversed_ = front_matter.reversed
-        for key, value in options.values():
-            if key == "tags":
-                tags += [tag for tag in re.split(r"[\s,]+", value) if tag]
+        code_point = f"U+{ord(control.group()):04X}"
+        message = f"control character {code_point} (invisible) is removed from the card"
+        column = at - text.rfind("\n", 0, at)
+        problems.append(Diagnostic(path, line, column, WARNING, "control-character", message))
+    return problems
+
+
+class _Unreadable(Exception):
+    """Text that the Markdown reader is not given: the file has no questions."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic)
+        self.diagnostic = diagnostic
+
+
+class _Reader:
+    """What reading a deck file carries from piece to piece: its title, the sections,
+    the link references and footnotes, the problems, and the questions read so far."""
+
+    def __init__(self, path: Path, deck_prefix: str, front_matter: FrontMatter, on_disk: bool):
+        self.path, self.deck_prefix, self.front_matter = path, deck_prefix, front_matter
+        self.problems: list[Diagnostic] = []
+        self.title: str | None = None  # the first `#` heading before the first question
+        self.questions = 0
+        self.part: str | None = None  # the current `#` section
+        self.sections: list[str] = []
+        self.section: tuple[int, int] | None = None  # the last `#`, `##` or `###`: line, level
+        self.skipped: list[Diagnostic] = []  # `skipped-level`, if the file has questions
+        self.definitions = _Definitions()
+        self.spool = _Spool(on_disk)
+        self._deck: str | None = None
+
+    @property
+    def deck(self) -> str:
+        """The deck's name, known by the first question."""
+        if self._deck is None or not self.questions:
+            path = self.path
+            deck = self.deck_prefix + (self.front_matter.deck or self.title or path.stem)
+            parts = [part.strip() for part in deck.split("::") if part.strip()]
+            self._deck = "::".join(parts) or path.stem
+        return self._deck
+
+    def parse(self, text: str, at_cut: bool) -> tuple[list[str], Document] | None:
+        """A piece's lines and blocks, or None when it is to end at a cut (see `split`)
+        and its last line is no top-level heading. Raises _Unreadable."""
+        lines = [line + "\n" for line in text.split("\n")[:-1]]
+        hostile = hostile_line(self.path, lines)
+        if hostile is not None:
+            raise _Unreadable(hostile)
+        try:
+            with _blocks_only():
+                document = Document(lines)
+        except RecursionError:  # a last resort: hostile_line should have caught it
+            message = "Markdown nested too deeply to read"
+            raise _Unreadable(Diagnostic(self.path, 1, 1, ERROR, "too-deep", message)) from None
+        if at_cut:
+            last = document.children[-1] if document.children else None
+            if not (isinstance(last, Heading) and last.line_number == len(lines)):
+                return None
+            document.children = document.children[:-1]
+            lines.pop()
+        return lines, document
+
+    def read_piece(self, lines: list[str], document: Document, offset: int) -> None:
+        """Read the questions of a piece whose first line is the file's line `offset` + 1."""
+        path = self.path
+        found: list[Diagnostic] = []
+
+        def problem(line: int, code: str, message: str, column: int = 1) -> None:
+            found.append(Diagnostic(path, line, column, ERROR, code, message))
+
+        code_lines = set(_code_lines(document.children))
+        self.definitions.add(document)
+        headings = [
+            (token.line_number, token.level, _heading_text(lines[token.line_number - 1]))
+            for token in document.children
+            if isinstance(token, Heading) and token.level <= QUESTION_LEVEL
+        ]
+        front_matter = self.front_matter
+        questions = []
+        ends = [n for n, _, _ in headings[1:]] + [len(lines) + 1]
+        for (line, level, text), end in zip(headings, ends, strict=False):
+            if level == 1 and self.title is None and not self.questions:
+                self.title = text
+                self.part, self.sections = None, []  # sections start after the title
+                continue
+            if level < QUESTION_LEVEL:
+                self.part = text if level == 1 else self.part
+                self.sections = [s for s in (self.part, text if level == 2 else None) if s]
+                continue
+            self.questions += 1
+            body = range(line + 1, end)
+
+            id_lines = [
+                n for n in body if n not in code_lines and ID_LINE.fullmatch(lines[n - 1][:-1])
+            ]
+            question_id = None
+            if not id_lines:
+                problem(line, "missing-id", "question has no `question id:` line")
+                in_code = [
+                    n for n in body if n in code_lines and ID_LINE.fullmatch(lines[n - 1][:-1])
+                ]
+                if in_code:
+                    message = (
+                        "this `question id:` line is inside a code block, so it is code:"
+                        f" the question on line {line + offset} has no id"
+                    )
+                    found.append(Diagnostic(path, in_code[0], 1, WARNING, "id-in-code", message))
             else:
-                reversed_ = value.lower() in _YES
-        hidden = set(id_lines) | options.keys()
-        answer = ["\n" if n in hidden else lines[n - 1] for n in body]
-        prose = [n for n in body if n not in code_lines and n not in hidden]
-        clozes = _clozes(text, line, prose, lines, problem)
-        kind = "cloze" if clozes else "reversed" if reversed_ else "basic"
-        references, notes = definitions.used_by(text + "\n" + "".join(answer))
-        blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))
-        content_lines = [n for n in body if n not in hidden and lines[n - 1].strip()]
-        # Link definitions (often all at the end of the file) serve every question.
-        size = len(text) + sum(
-            len(lines[n - 1]) for n in content_lines if not _DEFINITION_LINE.match(lines[n - 1])
-        )
-        if size > MAX_CARD_CHARS:
-            message = f"question of {size:,} characters: a card holds at most {MAX_CARD_CHARS:,}"
-            problem(line, "too-large", message)
-        questions.append(
-            Question(
-                id=question_id,
-                heading=text,
-                answer="".join(answer).strip("\n"),
-                deck=deck,
-                tags=tuple(dict.fromkeys(tags)),
-                path=path,
-                line=line,
-                id_line=id_lines[0] if id_lines else None,
-                end_line=max(content_lines, default=line),
-                answer_line=line + 1 + blank_start,
-                kind=kind,
-                clozes=clozes,
-                references=references,
-                notes=notes,
+                match = ID_LINE.fullmatch(lines[id_lines[0] - 1][:-1])
+                assert match is not None  # it is an id line
+                question_id = match.group(1)
+                if not question_id or len(question_id.split()) > 1:
+                    message = "a question id is one word with no spaces"
+                    problem(id_lines[0], "bad-id", message, match.start(1) + 1)
+                    question_id = None
+                elif _CONTROL.search(question_id):  # Anki cannot store it as written
+                    message = "a question id has no control characters"
+                    problem(id_lines[0], "bad-id", message, match.start(1) + 1)
+                    question_id = None
+                for extra in id_lines[1:]:
+                    problem(
+                        extra,
+                        "extra-id",
+                        f"second id line for the question on line {line + offset}",
+                    )
+            options = _option_lines(lines, id_lines[0], body, code_lines) if id_lines else {}
+            tags = [*front_matter.tags, *_section_tags(self.sections)]
+            reversed_ = front_matter.reversed
+            for key, value in options.values():
+                if key == "tags":
+                    tags += [tag for tag in re.split(r"[\s,]+", value) if tag]
+                else:
+                    reversed_ = value.lower() in _YES
+            hidden = set(id_lines) | options.keys()
+            answer = ["\n" if n in hidden else lines[n - 1] for n in body]
+            prose = [n for n in body if n not in code_lines and n not in hidden]
+            clozes = _clozes(text, line, prose, lines, problem)
+            kind = "cloze" if clozes else "reversed" if reversed_ else "basic"
+            labels = _Definitions.labels(text + "\n" + "".join(answer))
+            blank_start = next((i for i, text in enumerate(answer) if text != "\n"), len(answer))
+            content_lines = [n for n in body if n not in hidden and lines[n - 1].strip()]
+            # Link definitions (often all at the end of the file) serve every question.
+            size = len(text) + sum(
+                len(lines[n - 1]) for n in content_lines if not _DEFINITION_LINE.match(lines[n - 1])
             )
-        )
-    problems += _structure_problems(path, document.children, lines)
-    problems += too_complex(path, document.children)
-    if not questions:
-        problem(1, "no-questions", "no questions: a question is a `### ` heading")
-    return DeckFile(path, deck, tuple(questions), tuple(problems))
+            if size > MAX_CARD_CHARS:
+                message = (
+                    f"question of {size:,} characters: a card holds at most {MAX_CARD_CHARS:,}"
+                )
+                problem(line, "too-large", message)
+            questions.append(
+                (
+                    Question(
+                        id=question_id,
+                        heading=text,
+                        answer="".join(answer).strip("\n"),
+                        deck=self.deck,
+                        tags=tuple(dict.fromkeys(tags)),
+                        path=path,
+                        line=line + offset,
+                        id_line=id_lines[0] + offset if id_lines else None,
+                        end_line=max(content_lines, default=line) + offset,
+                        answer_line=line + 1 + blank_start + offset,
+                        kind=kind,
+                        clozes=clozes,
+                    ),
+                    labels,
+                )
+            )
+        found += too_complex(path, document.children)
+        self.problems += [replace(d, line=d.line + offset) for d in found]
+        self.problems += self.structure_problems(document.children, lines, offset)
+        self.spool.add(questions)
+
+    def structure_problems(
+        self, tokens: list[BlockToken], lines: list[str], offset: int
+    ) -> list[Diagnostic]:
+        """Mistakes that change which text belongs to which question, at the file's lines
+        (`skipped-level` is kept for `finish`: in a file without questions,
+        `no-questions` says what a `####` heading is not)."""
+        problems: list[Diagnostic] = []
+        path = self.path
+        for token in tokens:
+            line = token.line_number + offset
+            outside_questions = self.section is None or self.section[1] < QUESTION_LEVEL
+            if isinstance(token, Heading) and token.level <= QUESTION_LEVEL:
+                self.section = (line, token.level)
+            elif isinstance(token, Heading) and outside_questions:
+                where = ""
+                if self.section is not None:
+                    where = f" under the `{'#' * self.section[1]}` on line {self.section[0]}"
+                message = (
+                    f"`{'#' * token.level}` heading{where} is not a question"
+                    " (questions are `###` headings): it and its text are on no card"
+                )
+                column = _indent(lines, token) + 1
+                self.skipped.append(Diagnostic(path, line, column, ERROR, "skipped-level", message))
+            elif isinstance(token, CodeFence) and _runs_to_the_end(token, lines):
+                swallowed = sum(
+                    bool(_QUESTION_HEADING.match(line)) for line in lines[token.line_number :]
+                )
+                lost = f", including {swallowed} question heading(s)" if swallowed else ""
+                message = f"code fence never closed: the rest of the file is code{lost}"
+                column = token.indentation + 1
+                problems.append(Diagnostic(path, line, column, ERROR, "unclosed-fence", message))
+        return problems
+
+    def refused(self, diagnostic: Diagnostic) -> _ReadDeck:
+        """The file, unread from `diagnostic` on: no questions."""
+        self.spool.close()
+        return _ReadDeck(self.path, self.deck, [*self.problems, diagnostic])
+
+    def finish(self) -> _ReadDeck:
+        """The file, read to its end."""
+        problems = self.problems
+        if self.questions:
+            problems += self.skipped
+        else:
+            message = "no questions: a question is a `### ` heading"
+            problems.append(Diagnostic(self.path, 1, 1, ERROR, "no-questions", message))
+        return _ReadDeck(self.path, self.deck, problems, self.definitions, self.spool)
+
+
+_Labelled = tuple[Question, frozenset[str]]  # a question and the labels it holds in brackets
+
+
+class _Spool:
+    """Questions read, a piece at a time, in a list or in a temporary file (written and
+    read by this process only)."""
+
+    def __init__(self, on_disk: bool):
+        self._file = tempfile.TemporaryFile() if on_disk else None  # noqa: SIM115
+        self._pieces: list[list[_Labelled]] = []
+
+    def add(self, questions: list[_Labelled]) -> None:
+        if self._file is None:
+            self._pieces.append(questions)
+        elif questions:
+            pickle.dump(questions, self._file, pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[list[_Labelled]]:
+        if self._file is None:
+            yield from self._pieces
+            return
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._pieces = []
+
+
+class _ReadDeck:
+    """A deck file read to its end, or as far as it could be: its deck name, its problems,
+    and its questions waiting for the link references and footnotes they use."""
+
+    def __init__(
+        self,
+        path: Path,
+        deck: str,
+        problems: list[Diagnostic],
+        definitions: _Definitions | None = None,
+        spool: _Spool | None = None,
+    ):
+        self.path, self.deck, self.diagnostics = path, deck, tuple(sorted(problems))
+        self.definitions = definitions or _Definitions()
+        self.spool = spool or _Spool(on_disk=False)
+
+    def parts(self) -> Iterator[DeckFile]:
+        """The file's questions a piece at a time, each part with every diagnostic."""
+        given = False
+        for piece in self.spool:
+            questions = tuple(
+                replace(question, references=references, notes=notes) if labels else question
+                for question, labels in piece
+                for references, notes in [self.definitions.resolve(labels)]
+            )
+            given = True
+            yield DeckFile(self.path, self.deck, questions, self.diagnostics)
+        if not given:
+            yield DeckFile(self.path, self.deck, (), self.diagnostics)
+
+    def __enter__(self) -> _ReadDeck:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.spool.close()
 
 
 class _Definitions:
@@ -377,9 +636,14 @@ class _Definitions:
 
     _LABEL = re.compile(r"\[\^?([^\[\]]{1,999})\]")
 
-    def __init__(self, document: Document):
-        self.references = document.footnotes  # mistletoe's name for link references
+    def __init__(self) -> None:
+        self.references: dict[str, tuple[str, str]] = {}
         self.notes: dict[str, str] = {}
+
+    def add(self, document: Document) -> None:
+        """Those of a piece of the file: the first definition of a label counts."""
+        for label, reference in document.footnotes.items():  # mistletoe's name for them
+            self.references.setdefault(label, reference)
         blocks = list(reversed(document.children))  # in file order, lists and quotes too
         while blocks:
             token = blocks.pop()
@@ -390,25 +654,31 @@ class _Definitions:
                     child for child in reversed(token.children) if isinstance(child, BlockToken)
                 ]
 
-    def used_by(
-        self, markdown: str
+    @classmethod
+    def labels(cls, markdown: str) -> frozenset[str]:
+        """The labels that `markdown` holds in brackets, which may name a definition."""
+        if "[" not in markdown:
+            return frozenset()
+        return frozenset(normalize_label(match.group(1)) for match in cls._LABEL.finditer(markdown))
+
+    def resolve(
+        self, labels: frozenset[str]
     ) -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
-        """The references and footnotes whose labels `markdown` holds in brackets (and
-        those that the footnotes refer to in turn)."""
-        if not (self.references or self.notes) or "[" not in markdown:
+        """The references and footnotes that `labels` name (and those that the footnotes
+        refer to in turn)."""
+        if not (self.references or self.notes) or not labels:
             return (), ()
-        labels: set[str] = set()
-        texts = [markdown]
+        found = set(labels)
+        texts = [self.notes[label] for label in labels if label in self.notes]
         while texts:
-            for match in self._LABEL.finditer(texts.pop()):
-                label = normalize_label(match.group(1))
-                if label in self.notes and label not in labels:
+            for label in self.labels(texts.pop()):
+                if label in self.notes and label not in found:
                     texts.append(self.notes[label])
-                labels.add(label)
+                found.add(label)
         references = tuple(
-            (label, *self.references[label]) for label in sorted(labels & self.references.keys())
+            (label, *self.references[label]) for label in sorted(found & self.references.keys())
         )
-        notes = tuple((label, self.notes[label]) for label in sorted(labels & self.notes.keys()))
+        notes = tuple((label, self.notes[label]) for label in sorted(found & self.notes.keys()))
         return references, notes
 
 
@@ -448,41 +718,6 @@ def _option_lines(
             found[number] = (key, match.group(2) or match.group(4))
             number += step
     return dict(sorted(found.items()))
-
-
-def _structure_problems(path: Path, tokens: list[BlockToken], lines: list[str]) -> list[Diagnostic]:
-    """Mistakes that change which text belongs to which question, and text too complex
-    to render."""
-    problems = []
-
-    def problem(line: int, code: str, message: str, column: int = 1) -> None:
-        problems.append(Diagnostic(path, line, column, ERROR, code, message))
-
-    # In a file without questions, `no-questions` says what a `####` heading is not.
-    has_questions = any(isinstance(t, Heading) and t.level == QUESTION_LEVEL for t in tokens)
-    section = None  # the last `#`, `##` or `###` heading
-    for token in tokens:
-        outside_questions = section is None or section.level < QUESTION_LEVEL
-        if isinstance(token, Heading) and token.level <= QUESTION_LEVEL:
-            section = token
-        elif isinstance(token, Heading) and has_questions and outside_questions:
-            where = ""
-            if section is not None:
-                where = f" under the `{'#' * section.level}` on line {section.line_number}"
-            message = (
-                f"`{'#' * token.level}` heading{where} is not a question"
-                " (questions are `###` headings): it and its text are on no card"
-            )
-            problem(token.line_number, "skipped-level", message, _indent(lines, token) + 1)
-        elif isinstance(token, CodeFence) and _runs_to_the_end(token, lines):
-            swallowed = sum(
-                bool(_QUESTION_HEADING.match(line)) for line in lines[token.line_number :]
-            )
-            lost = f", including {swallowed} question heading(s)" if swallowed else ""
-            message = f"code fence never closed: the rest of the file is code{lost}"
-            problem(token.line_number, "unclosed-fence", message, token.indentation + 1)
-
-    return problems
 
 
 def _indent(lines: list[str], token: BlockToken) -> int:

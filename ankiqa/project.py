@@ -4,6 +4,7 @@ and rendered."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import unicodedata
@@ -19,7 +20,7 @@ from .config import ConfigError, Settings, find_settings
 from .diagnostics import ERROR, WARNING, DeckError, Diagnostic, errors
 from .discover import DEFAULT_DECKS, Source, find_sources, project_root
 from .notes import NoteData
-from .parse import DeckFile, read_deck_file
+from .parse import DeckFile, joined, read_deck_parts
 from .pipeline import Done, Part
 from .state import STATE_FILE, BuildState, StateError, load_state
 
@@ -59,7 +60,8 @@ def load_project(paths: Iterable[Path] = (DEFAULT_DECKS,), cache: Path | None = 
     """Find and parse deck files and their build states, and check that no question id
     is used twice. See `cache` for `cache`."""
     project = open_project(paths)
-    project.deck_files = [deck_file for _, deck_file in read_deck_files(project, cache)]
+    parts = itertools.groupby(read_deck_files(project, cache), key=lambda part: part[0])
+    project.deck_files = [joined(deck_file for _, deck_file in part) for _, part in parts]
     project.diagnostics = sorted(project.diagnostics + id_problems(project.places))
     return project
 
@@ -89,19 +91,20 @@ def open_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
 
 
 def read_deck_files(project: Project, cache: Path | None) -> Iterator[tuple[Source, DeckFile]]:
-    """Parse the project's deck files one at a time, adding their problems and the places
-    of their ids to the project (`id_problems` of those are the caller's, once all are
-    read)."""
+    """Parse the project's deck files one at a time, a large one in parts (see
+    `parse.read_deck_parts`), adding their problems and the places of their ids to the
+    project (`id_problems` of those are the caller's, once all are read)."""
     for source in project.sources:
-        deck_file = read_deck_file(source.path, source.deck_prefix, cache)
-        project.diagnostics += deck_file.diagnostics
-        project.diagnostics += kind_problems([source], [deck_file], project.states)
-        project.places += [
-            Place(question.id, question.path, question.line)
-            for question in deck_file.questions
-            if question.id is not None
-        ]
-        yield source, deck_file
+        for number, deck_file in enumerate(read_deck_parts(source.path, source.deck_prefix, cache)):
+            if number == 0:  # every part has every diagnostic of the file
+                project.diagnostics += deck_file.diagnostics
+            project.diagnostics += kind_problems([source], [deck_file], project.states)
+            project.places += [
+                Place(question.id, question.path, question.line)
+                for question in deck_file.questions
+                if question.id is not None
+            ]
+            yield source, deck_file
 
 
 def id_problems(places: list[Place]) -> list[Diagnostic]:

@@ -207,19 +207,26 @@ def test_large_cards_render_in_seconds(body: str) -> None:
     assert time.monotonic() - start < SECONDS
 
 
-def test_a_50_megabyte_file_is_refused_quickly_in_little_memory(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("An answer." * 5_000_000, 3),  # one giant line
+        ("An answer.\n" * 5_000_000, 3),  # one giant question
+    ],
+)
+def test_50_megabytes_without_a_heading_are_refused_quickly_in_little_memory(
+    tmp_path: Path, body: str, line: int
+) -> None:
     big = tmp_path / "big.md"
-    chunk = (deck_with("An answer.") * 2000).encode()
-    with big.open("wb") as file:
-        while file.tell() < 50_000_000:
-            file.write(chunk)
+    big.write_text(f"# Big\n\n### Q?\n\n{ID}\n{body}\n", encoding="utf-8")
 
     start = time.monotonic()
     status, out, peak_mb = run_cli("check", str(big))
     assert time.monotonic() - start < SECONDS
     assert status == 1
-    assert out.startswith(f"{big}:1:1: error[too-large]: file is larger than 5 MB")
-    assert peak_mb < 100  # the interpreter and ankiqa's imports take about 45
+    assert out.startswith(f"{big}:{line}:1: error[too-large]: ")
+    assert "characters without a `#`, `##` or `###` heading" in out
+    assert peak_mb < 200  # the imports take about 45, the text 50 (and its bytes 50, briefly)
 
 
 def test_a_large_valid_deck_is_checked_in_bounded_memory(tmp_path: Path) -> None:
