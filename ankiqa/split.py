@@ -25,6 +25,7 @@ PIECE_CHARS = 1_000_000  # what one reading takes: about 2,000 questions
 
 _HEADING = re.compile(r"^#{1,3}(?=[ \t\n]|\Z)", re.MULTILINE)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
+_MATH_FENCE = re.compile(r"^ {0,3}\$\$[ \t]*$", re.MULTILINE)
 
 Read = TypeVar("Read")
 
@@ -79,23 +80,48 @@ def pieces(
 
 def _cuts(text: str) -> list[int]:
     """Offsets of the lines that may be top-level headings, in order: `#` to `###` at the
-    start of a line, outside fenced code (a guess, which `read` checks where it cuts)."""
-    fenced: list[tuple[int, int]] = []  # (start, end) of each fenced code block
-    fence, opened = "", 0
-    for mark in _FENCE.finditer(text):
-        marks, rest = mark.group(1), mark.group(2)
-        if fence:
-            if marks.startswith(fence) and not rest.strip():
-                fenced.append((opened, mark.end()))
-                fence = ""
-        elif not (marks[0] == "`" and "`" in rest):
-            fence, opened = marks, mark.start()
-    if fence:
-        fenced.append((opened, len(text)))
-    starts = [start for start, _ in fenced]
-    cuts = []
-    for heading in _HEADING.finditer(text):
-        index = bisect.bisect_right(starts, heading.start()) - 1
-        if index < 0 or fenced[index][1] <= heading.start():
-            cuts.append(heading.start())
-    return cuts
+    start of a line, outside fenced code and `$$` math (a guess, which `read` checks where
+    it cuts: but a `$$` block counts only once closed, so a piece ending inside one would
+    read its heading as a heading, and math is left out here)."""
+    blocks = _blocks(text)
+    return [h.start() for h in _HEADING.finditer(text) if not _inside(h.start(), blocks)]
+
+
+def _closes(mark: tuple[int, int, str, str], fence: str) -> bool:
+    return mark[2] != "$$" and mark[2].startswith(fence) and not mark[3].strip()
+
+
+def _inside(offset: int, blocks: list[tuple[int, int]]) -> bool:
+    """Whether `offset` lies in one of `blocks` (sorted, not overlapping)."""
+    index = bisect.bisect_right(blocks, offset, key=lambda block: block[0]) - 1
+    return index >= 0 and blocks[index][1] > offset
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each fenced code block and `$$` math block, in one pass in the
+    order a reader meets them: a fence inside math is TeX, a `$$` inside code is code. A
+    fence left open runs to the end; a `$$` left open is no math."""
+    marks = sorted(
+        [(m.start(), m.end(), m.group(1), m.group(2)) for m in _FENCE.finditer(text)]
+        + [(m.start(), m.end(), "$$", "") for m in _MATH_FENCE.finditer(text)]
+    )
+    maths = [index for index, mark in enumerate(marks) if mark[2] == "$$"]
+    blocks: list[tuple[int, int]] = []
+    index = 0
+    while index < len(marks):
+        start, _, fence, rest = marks[index]
+        if fence == "$$":
+            after = bisect.bisect_right(maths, index)
+            if after < len(maths):  # closed: math
+                blocks.append((start, marks[maths[after]][1]))
+                index = maths[after]
+        elif not (fence[0] == "`" and "`" in rest):  # an opening fence: find its end
+            index += 1
+            while index < len(marks) and not _closes(marks[index], fence):
+                index += 1
+            if index == len(marks):
+                blocks.append((start, len(text)))
+                break
+            blocks.append((start, marks[index][1]))
+        index += 1
+    return blocks
