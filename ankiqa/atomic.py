@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomically(path: Path, data: bytes) -> bool:
@@ -36,10 +39,16 @@ class Staged:
         """Write `data` to a temporary file beside `path`, to be renamed to `path` by
         `commit`. Returns False, writing nothing, when `path` already holds `data`."""
         path = Path(path)
-        if path.is_dir():
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
+        return self.write_with(path, lambda file: file.write(data))[0]
+
+    def write_with(self, path: Path, produce: Callable[[BinaryIO], object]) -> tuple[bool, str]:
+        """Like `write`, for a file too large to hold in memory: `produce(file)` writes
+        it. Returns whether it differs from `path` (else it is dropped) and its SHA-256."""
+        path = Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         missing = [folder for folder in [path.parent, *path.parent.parents] if not folder.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         self._folders += reversed(missing)
@@ -47,12 +56,18 @@ class Staged:
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         self._renames.append((temporary, path))
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
+        with os.fdopen(fd, "w+b") as file:
+            produce(file)
             file.flush()
             os.fsync(file.fileno())  # on disk before the rename, even if the power fails
+        digest = file_hash(Path(temporary))
+        same_size = path.is_file() and path.stat().st_size == os.path.getsize(temporary)
+        if same_size and file_hash(path) == digest:
+            self._renames.pop()
+            os.remove(temporary)
+            return False, digest
         os.chmod(temporary, mode)
-        return True
+        return True, digest
 
     def commit(self) -> None:
         """Rename every file written into place."""
@@ -75,6 +90,16 @@ class Staged:
         self._renames, self._folders = [], []
 
 
+def file_hash(path: Path) -> str:
+    """The SHA-256 of a file, read a block at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+BLOCK = 1 << 20
 LEFTOVER_AFTER = 3600  # seconds: an older temporary file is no running write's
 
 

@@ -9,7 +9,6 @@ imported only then.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import fresh, state
-from .atomic import Staged
+from .atomic import Staged, file_hash
 from .cache import Cache
 from .cache import default_folder as default_cache_folder
 from .config import Settings
@@ -208,20 +207,22 @@ def _write_package(
     inputs as last time, or the same bytes). Returns whether it staged them, and what the
     cache is to remember of the package when that changed: the hash of its inputs and
     of its bytes."""
-    from .package import package_bytes, package_inputs
+    from .package import package_inputs, write_package_to
 
     inputs = package_inputs(build.notes, build.contents, build.mods, build.type_mods, styles)
     last = known.package(target)
     if last is not None and last[0] == inputs and _file_hash(target) == last[1]:
         return False, None  # built from the same: the same bytes
-    data = package_bytes(build.notes, build.mods, build.type_mods, styles)
-    row = (inputs, hashlib.sha256(data).hexdigest())
-    return staged.write(target, data), row if last is None or last[0] != inputs else None
+    written, digest = staged.write_with(
+        target,
+        lambda file: write_package_to(file, build.notes, build.mods, build.type_mods, styles),
+    )
+    return written, (inputs, digest) if last is None or last[0] != inputs else None
 
 
 def _file_hash(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_hash(path)
     except OSError:
         return None
 

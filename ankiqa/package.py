@@ -12,17 +12,19 @@ import hashlib
 import io
 import itertools
 import json
+import shutil
 import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import genanki
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
-from .atomic import write_atomically
+from .atomic import BLOCK, Staged
 from .notes import NoteData, deck_id
 from .notetypes import NOTE_TYPES, NoteType
 
@@ -54,7 +56,12 @@ def write_package(
     """Write `notes` to `path`, each with its `mods[guid]` and each note type with its
     `type_mods[kind]`, code highlighted in `styles` (light, dark). Returns False, and
     leaves the file untouched, when it already holds exactly these bytes."""
-    return write_atomically(path, package_bytes(notes, mods, type_mods, styles))
+    with Staged() as staged:
+        written, _ = staged.write_with(
+            path, lambda file: write_package_to(file, notes, mods, type_mods, styles)
+        )
+        staged.commit()
+    return written
 
 
 def package_inputs(
@@ -82,6 +89,20 @@ def package_bytes(
     styles: tuple[str, str],
 ) -> bytes:
     """The `.apkg` holding `notes`: the same arguments always give the same bytes."""
+    buffer = io.BytesIO()
+    write_package_to(buffer, notes, mods, type_mods, styles)
+    return buffer.getvalue()
+
+
+def write_package_to(
+    file: BinaryIO,
+    notes: Sequence[NoteData],
+    mods: Mapping[str, int],
+    type_mods: Mapping[str, int],
+    styles: tuple[str, str],
+) -> None:
+    """Write the `.apkg` of `package_bytes` to `file`, a block at a time: the collection
+    of a large deck is on disk, never whole in memory."""
     models = {kind: NOTE_TYPES[kind].model(mod, styles) for kind, mod in type_mods.items()}
     decks: dict[str, genanki.Deck] = {}
     media: dict[str, Path] = {}
@@ -109,16 +130,15 @@ def package_bytes(
             connection.commit()
         finally:
             connection.close()
-        collection = database.read_bytes()
+        decks.clear()  # the notes are in the database now
 
-    names = sorted(media)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        _add(archive, "collection.anki2", collection)
-        _add(archive, "media", json.dumps({str(i): n for i, n in enumerate(names)}).encode())
-        for index, name in enumerate(names):
-            _add(archive, str(index), media[name].read_bytes())
-    return buffer.getvalue()
+        names = sorted(media)
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+            _add_file(archive, "collection.anki2", database)
+            listing = json.dumps({str(i): n for i, n in enumerate(names)}).encode()
+            _add(archive, "media", listing)
+            for index, name in enumerate(names):
+                _add_file(archive, str(index), media[name])
 
 
 def _write_collection(cursor: sqlite3.Cursor, decks: list, timestamp: int, ids) -> None:
@@ -143,11 +163,24 @@ def _write_collection(cursor: sqlite3.Cursor, decks: list, timestamp: int, ids) 
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    archive.writestr(_entry(name), data)
+
+
+def _add_file(archive: zipfile.ZipFile, name: str, path: Path) -> None:
+    """As `_add` with the file's bytes, which are read a block at a time (`writestr` sets
+    the size before writing, and so is this entry's: the same bytes either way)."""
+    entry = _entry(name)
+    entry.file_size = path.stat().st_size
+    with open(path, "rb") as source, archive.open(entry, "w") as target:
+        shutil.copyfileobj(source, target, BLOCK)
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
     entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     entry.compress_type = zipfile.ZIP_DEFLATED
     entry.create_system = 3  # the same bytes whichever system writes them
     entry.external_attr = 0o644 << 16
-    archive.writestr(entry, data)
+    return entry
 
 
 class Model(genanki.Model):
