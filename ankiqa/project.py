@@ -173,6 +173,8 @@ def lookalike_ids(places: Iterable[Place]) -> list[Diagnostic]:
 def id_skeleton(question_id: str) -> str:
     """What an id looks like: normalized (NFKC, as Anki also stores fields normalized),
     case-folded, without invisible characters."""
+    if question_id.isascii():  # the same, quicker: nothing to normalize, nothing invisible
+        return "".join(question_id.split()).lower()
     visible = "".join(
         c for c in unicodedata.normalize("NFKC", question_id) if unicodedata.category(c) != "Cf"
     )
@@ -196,6 +198,8 @@ def plain_id(question_id: str) -> bool:
 
 def _scripts(text: str) -> set[str]:
     """The scripts of the letters in `text`, by the first word of their Unicode names."""
+    if text.isascii():  # quicker
+        return {"LATIN"} if any(c.isalpha() for c in text) else set()
     return {unicodedata.name(c, "?").split()[0] for c in text if c.isalpha()}
 
 
