@@ -14,7 +14,7 @@ import pytest
 from conftest import SEED_DECKS, T0, T1, write_rich_deck
 
 import ankiqa
-from ankiqa import project as project_module
+from ankiqa import parse
 from ankiqa.cache import default_folder as default_cache_folder
 from ankiqa.diagnostics import DeckError
 from ankiqa.ledger import LEDGER_ENV
@@ -43,15 +43,15 @@ def export(project: Path, one_package: bool = False, **kwargs) -> ankiqa.ExportR
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the deck files that exports parse."""
+    """The names of the deck files that exports read to parse."""
     read: list[str] = []
-    parse = project_module.read_deck_file
+    read_bytes = parse.read_bytes
 
-    def spy(path: Path, *args, **kwargs):
-        read.append(Path(path).name)
-        return parse(path, *args, **kwargs)
+    def spy(path: Path):
+        read.append(path.name)
+        return read_bytes(path)
 
-    monkeypatch.setattr(project_module, "read_deck_file", spy)
+    monkeypatch.setattr(parse, "read_bytes", spy)
     return read
 
 
