@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED_DECKS, T0, T1, write_rich_deck
+from test_reproducible import PNG
 
 import ankiqa
 from ankiqa import parse
@@ -192,3 +193,21 @@ def test_a_deck_file_no_longer_utf8_is_reported(project) -> None:
     with pytest.raises(DeckError) as error:
         export(project, now=T1)
     assert [d.code for d in error.value.diagnostics] == ["not-utf8"]
+
+
+@pytest.mark.parametrize("change", ["changed", "added"])
+def test_a_deck_file_whose_image_changed_is_read_again(
+    project, tmp_path, monkeypatch, reads, change
+) -> None:
+    decks = project / "decks"
+    (decks / "img").mkdir()
+    if change == "changed":
+        (decks / "img" / "dot.png").write_bytes(PNG)
+    question = "### Which dot?\n\n![a dot](img/dot.png)\n\nquestion id: dot\n"
+    (decks / "pictures.md").write_text(question, encoding="utf-8")
+    export(project, now=T0)
+    (decks / "img" / "dot.png").write_bytes(PNG + b"\0" if change == "changed" else PNG)
+    reads.clear()
+    result = export_as_cold_too(project, tmp_path, monkeypatch)
+    assert reads[0] == "pictures.md"
+    assert [path.name for path in result.written] == ["pictures.apkg"]
