@@ -133,8 +133,8 @@ def _export(
     read: dict[Source, list[RecordedNote]] = defaultdict(list)  # the notes of deck files read
 
     def pack(target: Path) -> None:
-        build = builds.pop(target)
-        if not build.notes:  # its deck files have errors: the export writes nothing
+        build = builds.pop(target, None)
+        if build is None or not build.notes:  # errors, or a damaged state: nothing is written
             return
         written, row = _write_package(target, build, styles, staged, known)
         if row is not None:
@@ -190,12 +190,22 @@ def _export(
             if recalled is None or not reuse(target, recalled):
                 to_read += sources
         sources_left = Counter(targets[source] for source in to_read)
+
+        def read_whole(source: Source) -> None:
+            """Keep the record of a deck file read without an error (whatever the other
+            files hold: see `unchanged`), and pack its package once all of its are read."""
+            findings, notes = project.findings.pop(source, None), read.pop(source, [])
+            if source.root in project.states:  # else its notes were not made
+                unchanged.remember(known, keys[source], source, settings, notes, findings)
+                known.write(known.pending())  # not held in memory till the end
+            sources_left[targets[source]] -= 1
+            if not sources_left[targets[source]]:
+                pack(targets[source])
+
         last: Source | None = None
         for source, notes in stream_checked_notes(project, cache_folder, progress, to_read):
             if last is not None and source != last:
-                sources_left[targets[last]] -= 1
-                if not sources_left[targets[last]]:
-                    pack(targets[last])
+                read_whole(last)
             last = source
             if source.root not in project.states:  # damaged: the export ends in its error
                 continue
@@ -203,15 +213,14 @@ def _export(
             add(targets[source], source, recorded)
             builds[targets[source]].notes += notes
             read[source] += recorded
+        if last is not None:
+            read_whole(last)
         for target in list(builds):
             pack(target)
         ledger.record(exported)  # before the packages: see `ledger`
         staged.commit()
         for package in packages:
             known.put_package(*package)
-        for source in to_read:
-            findings = project.findings.get(source)
-            unchanged.remember(known, keys[source], source, settings, read[source], findings)
 
     order = {target: number for number, target in enumerate(by_target)}  # of the deck files
     result.written.sort(key=order.__getitem__)

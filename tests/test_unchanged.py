@@ -211,3 +211,18 @@ def test_a_deck_file_whose_image_changed_is_read_again(
     result = export_as_cold_too(project, tmp_path, monkeypatch)
     assert reads[0] == "pictures.md"
     assert [path.name for path in result.written] == ["pictures.apkg"]
+
+
+@pytest.mark.parametrize("damaged", [STATE_FILE, "web-servers.md"])
+def test_an_export_that_failed_leaves_the_next_one_as_without_a_cache(
+    project, tmp_path, monkeypatch, damaged
+) -> None:
+    decks = project / "decks"
+    edit(decks / "kinds.md", "Lists a folder.", "Lists a directory.")
+    saved = (decks / damaged).read_bytes()
+    with (decks / damaged).open("a", encoding="utf-8") as file:
+        file.write("{\n" if damaged == STATE_FILE else "\n###\n\nEmpty.\n\nquestion id: e\n")
+    with pytest.raises(DeckError):
+        export(project, now=T1)
+    (decks / damaged).write_bytes(saved)
+    export_as_cold_too(project, tmp_path, monkeypatch)
