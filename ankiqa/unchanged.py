@@ -1,15 +1,16 @@
 """What an unchanged deck file gives an export, recorded so that a re-export after an edit
 reads, checks and renders only the deck files that changed.
 
-After an export, the cache keeps a record of each deck file it read (see `cache`), keyed
-by a hash of the file's bytes, its place in the project, its settings and ankiqa's
-fingerprint. A record holds the file's diagnostics (but those that depend on other files
-or on the build state: duplicate and look-alike ids, kind changes, which are found again
-from the record), and of each note what the build state, the ledger and its package's
-inputs need: id, line, GUID, content hash, kind, clozes, deck and media files. Never a
-field: nothing a record holds reaches a card, so a crafted one can at worst make an
-export rebuild a package. A record is used only while every media file its notes looked
-for is as it was, and only if it holds what `to_json` writes (a cache is never trusted).
+Once an export has read a deck file without an error in it, the cache keeps a record of
+it (see `cache`), keyed by a hash of the file's bytes, its place in the project, its
+settings and ankiqa's fingerprint. A record holds the file's diagnostics (but those that
+depend on other files or on the build state: duplicate and look-alike ids, kind changes,
+which are found again from the record), and of each note what the build state, the
+ledger and its package's inputs need: id, line, GUID, content hash, kind, clozes, deck
+and media files. Never a field: nothing a record holds reaches a card, so a crafted one
+can at worst make an export report wrong problems or rebuild a package. A record is used
+only while every media file its notes looked for is as it was, and only if it holds what
+`to_json` writes (a cache is never trusted).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,10 +47,9 @@ class RecordedNote:
     deck: str
     media: tuple[tuple[str, str], ...]  # (name, path) of each media file, as packaged
 
-    def values(self) -> list:
-        """Its fields, in order: what `to_json` writes (see `_note`)."""
-        n = self
-        return [n.id, n.line, n.guid, n.content, n.kind, n.clozes, n.deck, n.media]
+
+# A note's values as a record holds them, in the order `_note` reads them back.
+_VALUES = attrgetter("id", "line", "guid", "content", "kind", "clozes", "deck", "media")
 
 
 def recorded(note: NoteData) -> RecordedNote:
@@ -63,12 +64,14 @@ def recorded(note: NoteData) -> RecordedNote:
 
 @dataclass
 class FileRecord:
+    """What a deck file gave an export."""
+
     notes: list[RecordedNote] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)  # its warnings (see `Findings`)
     media: dict[str, list[int]] = field(default_factory=dict)  # looked for → `_stat`
 
     def to_json(self) -> str:
-        notes = [note.values() for note in self.notes]
+        notes = [_VALUES(note) for note in self.notes]
         diagnostics = [d.to_json() for d in self.diagnostics]
         record = {"notes": notes, "diagnostics": diagnostics, "media": self.media}
         return json.dumps(record, ensure_ascii=False)
@@ -103,8 +106,8 @@ def _note(values: list) -> RecordedNote:
 
 
 def _diagnostic(record: dict, path: Path) -> Diagnostic:
-    """A warning of the deck file at `path` read back from JSON (an export with an error
-    leaves no record)."""
+    """A warning of the deck file at `path` read back from JSON (a deck file with an
+    error has no record)."""
     if record["file"] != path.as_posix() or record["severity"] != WARNING:
         raise ValueError("not a warning of this deck file")
     if not (type(record["line"]) is int and type(record["column"]) is int):
@@ -149,8 +152,8 @@ def remember(
     notes: list[RecordedNote],
     findings: Findings | None,
 ) -> None:
-    """Keep the record of a deck file that an export without errors has just read, if it
-    is still as it was when the export began (`key`)."""
+    """Keep the record of a deck file that an export has just read, unless it has an
+    error or changed since the export began (`key`)."""
     if key is None or findings is None or read_key(source, settings) != key:
         return
     if any(problem.severity != WARNING for problem in findings.problems):
