@@ -226,3 +226,14 @@ def test_an_export_that_failed_leaves_the_next_one_as_without_a_cache(
         export(project, now=T1)
     (decks / damaged).write_bytes(saved)
     export_as_cold_too(project, tmp_path, monkeypatch)
+
+
+def test_a_reverted_edit_is_built_as_without_a_cache(project, tmp_path, monkeypatch) -> None:
+    decks = project / "decks"
+    committed = {path: path.read_bytes() for path in (decks / "kinds.md", decks / STATE_FILE)}
+    edit(decks / "kinds.md", "Lists a folder.", "Lists a directory.")
+    export(project, now=T0 + 60)
+    for path, data in committed.items():  # git revert: the Markdown and the state go back
+        path.write_bytes(data)
+    result = export_as_cold_too(project, tmp_path, monkeypatch)
+    assert [path.name for path in result.written] == ["kinds.apkg"]  # with a later mod
