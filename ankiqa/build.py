@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import fresh, state
+from . import fresh, state, unchanged
 from .atomic import Staged, file_hash
 from .cache import Cache
 from .cache import default_folder as default_cache_folder
@@ -28,11 +28,12 @@ from .diagnostics import WARNING, Diagnostic
 from .discover import DEFAULT_DECKS, Source, find_sources
 from .ledger import Ledger
 from .ledger import default_folder as default_ledger_folder
+from .unchanged import RecordedNote
 
 if TYPE_CHECKING:
     from .notes import NoteData
     from .project import Project
-    from .state import BuildState
+    from .state import BuildState, Entry
 
 DEFAULT_DIST = Path("dist")
 
@@ -104,29 +105,35 @@ def _export(
 ) -> tuple[ExportResult, set[Path]]:
     """`export`, in full; also gives the media files the notes looked for.
 
-    Deck files are read, rendered and packaged one after the other, so that memory holds
-    the notes of one package at a time; the packages are renamed into place once every
-    deck file was read without an error (see `atomic.Staged`), then the state is saved."""
+    A package whose deck files are all unchanged since an export that recorded them (see
+    `unchanged`) is judged from their records: when it holds what they build now, they
+    are not read. The other deck files are read, rendered and packaged one after the
+    other, so that memory holds the notes of one package at a time; the packages are
+    renamed into place once every deck file was read without an error (see
+    `atomic.Staged`), then the state is saved."""
     from .notetypes import NOTE_TYPES
-    from .project import open_project, stream_checked_notes
+    from .package import package_inputs
+    from .project import Place, kind_problems, open_project, stream_checked_notes
 
     project = open_project(paths)
     now = int(time.time()) if now is None else now
-    styles = project.settings.styles
+    settings, styles = project.settings, project.settings.styles
     type_hashes = {
         kind: state.note_type_hash(note_type, styles) for kind, note_type in NOTE_TYPES.items()
     }
     targets = {source: _target(source, output, dist) for source in project.sources}
-    sources_left = Counter(targets.values())  # a package is written once all of its are read
+    by_target = _by_target(targets)
     builds: dict[Path, _Build] = defaultdict(_Build)
     exported: list[tuple[str, str, int]] = []  # (guid, content hash, mod): see `ledger`
     result = ExportResult()
     decks: set[str] = set()
     packages: list[tuple[Path, str, str]] = []  # (path, inputs, sha256 of its bytes)
+    keys = {s: unchanged.read_key(s, settings) if cache_folder else None for s in project.sources}
+    read: dict[Source, list[RecordedNote]] = defaultdict(list)  # the notes of deck files read
 
     def pack(target: Path) -> None:
-        build = builds.pop(target)
-        if not build.notes:  # its deck files have errors: the export writes nothing
+        build = builds.pop(target, None)
+        if build is None or not build.notes:  # errors, or a damaged state: nothing is written
             return
         written, row = _write_package(target, build, styles, staged, known)
         if row is not None:
@@ -135,30 +142,78 @@ def _export(
         result.notes += len(build.notes)
         decks.update(note.deck for note in build.notes)
 
+    def add(target: Path, source: Source, notes: Iterable[RecordedNote]) -> None:
+        """Stamp a deck file's notes, and add them to their package's build."""
+        root_state, build = project.states[source.root], builds[target]
+        file = source.relative.as_posix()
+        for note in notes:
+            mod = stamp_recorded(note, root_state, ledger, file, now)
+            build.mods[note.guid] = mod
+            build.inputs.append((note.kind, note.guid, note.content, mod, note.media))
+            exported.append((note.guid, note.content, mod))
+            type_mod = root_state.stamp_note_type(note.kind, type_hashes[note.kind], now)
+            build.type_mods[note.kind] = max(build.type_mods.get(note.kind, 0), type_mod)
+
+    def reuse(target: Path, recalled: list[tuple[Source, unchanged.FileRecord]]) -> bool:
+        """Whether the package holds what its unchanged deck files build now: then their
+        records stand for them in the export; else the build state is left as it was."""
+        problems, before, mark = [], _Entries(project.states), len(exported)
+        for source, record in recalled:
+            root_state = project.states[source.root]
+            problems += kind_problems(root_state, source.path, record.notes)  # before stamps
+            before.keep(source.root, record.notes)
+            add(target, source, record.notes)
+        build = builds.pop(target)
+        if not _holds(target, package_inputs(build.inputs, build.type_mods, styles), known):
+            before.restore()
+            del exported[mark:]
+            return False
+        for source, record in recalled:
+            project.places += [Place(note.id, source.path, note.line) for note in record.notes]
+            project.diagnostics += record.diagnostics
+            project.media |= {Path(path) for path in record.media}
+            result.notes += len(record.notes)
+            decks.update(note.deck for note in record.notes)
+        project.diagnostics += problems
+        result.up_to_date.append(target)
+        return True
+
     with (
         Ledger(default_ledger_folder()) as ledger,
         Staged() as staged,
         Cache(cache_folder) as known,
     ):
+        to_read = []
+        for target, sources in by_target.items():
+            recalled = _recall(known, keys, sources, project.states)
+            if recalled is None or not reuse(target, recalled):
+                to_read += sources
+        sources_left = Counter(targets[source] for source in to_read)
+
+        def read_whole(source: Source) -> None:
+            """Keep the record of a deck file read without an error (whatever the other
+            files hold: see `unchanged`), and pack its package once all of its are read."""
+            findings, notes = project.findings.pop(source, None), read.pop(source, [])
+            if source.root in project.states:  # else its notes were not made
+                unchanged.remember(known, keys[source], source, settings, notes, findings)
+                known.write(known.pending())  # not held in memory till the end
+            sources_left[targets[source]] -= 1
+            if not sources_left[targets[source]]:
+                pack(targets[source])
+
         last: Source | None = None
-        for source, notes in stream_checked_notes(project, cache_folder, progress):
+        for source, notes in stream_checked_notes(project, cache_folder, progress, to_read):
             if last is not None and source != last:
-                sources_left[targets[last]] -= 1
-                if not sources_left[targets[last]]:
-                    pack(targets[last])
+                read_whole(last)
             last = source
             if source.root not in project.states:  # damaged: the export ends in its error
                 continue
-            target, root_state = targets[source], project.states[source.root]
-            build, file = builds[target], source.relative.as_posix()
-            for note in notes:
-                content, mod = stamp(note, root_state, ledger, file, now)
-                build.contents[note.guid], build.mods[note.guid] = content, mod
-                exported.append((note.guid, content, mod))
-                kind = note.note_type.kind
-                type_mod = root_state.stamp_note_type(kind, type_hashes[kind], now)
-                build.type_mods[kind] = max(build.type_mods.get(kind, 0), type_mod)
-            build.notes += notes
+            recorded = [unchanged.recorded(note) for note in notes]
+            add(targets[source], source, recorded)
+            builds[targets[source]].notes += notes
+            read[source] += recorded
+        if last is not None:
+            read_whole(last)
         for target in list(builds):
             pack(target)
         ledger.record(exported)  # before the packages: see `ledger`
@@ -166,6 +221,9 @@ def _export(
         for package in packages:
             known.put_package(*package)
 
+    order = {target: number for number, target in enumerate(by_target)}  # of the deck files
+    result.written.sort(key=order.__getitem__)
+    result.up_to_date.sort(key=order.__getitem__)
     result.warnings = project.diagnostics
     # Said once: after this export, the build state knows the new cloze numbers.
     result.notices += [d for d in project.diagnostics if d.code == "cloze-removed"]
@@ -190,8 +248,67 @@ class _Build:
 
     notes: list[NoteData] = field(default_factory=list)
     mods: dict[str, int] = field(default_factory=dict)  # by GUID
-    contents: dict[str, str] = field(default_factory=dict)  # content hashes, by GUID
     type_mods: dict[str, int] = field(default_factory=dict)  # by kind
+    # What the package is built from: see `package.package_inputs`.
+    inputs: list[tuple[str, str, str, int, tuple[tuple[str, str], ...]]] = field(
+        default_factory=list
+    )
+
+
+class _Entries:
+    """Build state entries as they were before notes were stamped, to put back."""
+
+    def __init__(self, states: dict[Path, BuildState]):
+        self.states = states
+        self.questions: dict[tuple[Path, str], Entry | None] = {}
+        self.note_types: dict[Path, dict[str, Entry]] = {}
+
+    def keep(self, root: Path, notes: Iterable[RecordedNote]) -> None:
+        questions = self.states[root].questions
+        for note in notes:
+            self.questions.setdefault((root, note.id), questions.get(note.id))
+        self.note_types.setdefault(root, dict(self.states[root].note_types))
+
+    def restore(self) -> None:
+        for (root, question_id), entry in self.questions.items():
+            if entry is None:
+                self.states[root].questions.pop(question_id, None)
+            else:
+                self.states[root].questions[question_id] = entry
+        for root, note_types in self.note_types.items():
+            self.states[root].note_types = note_types
+
+
+def _by_target(targets: dict[Source, Path]) -> dict[Path, list[Source]]:
+    """The deck files of each package, in order."""
+    sources: dict[Path, list[Source]] = defaultdict(list)
+    for source, target in targets.items():
+        sources[target].append(source)
+    return sources
+
+
+def _recall(
+    known: Cache,
+    keys: dict[Source, str | None],
+    sources: list[Source],
+    states: dict[Path, BuildState],
+) -> list[tuple[Source, unchanged.FileRecord]] | None:
+    """The records of these deck files (see `unchanged`), if each has one, and a build
+    state to stamp its notes in."""
+    recalled = []
+    for source in sources:
+        record = unchanged.recall(known, keys[source], source) if source.root in states else None
+        if record is None:
+            return None
+        recalled.append((source, record))
+    return recalled
+
+
+def _holds(target: Path, inputs: str, known: Cache) -> bool:
+    """Whether the package at `target` was built from these inputs (see
+    `package.package_inputs`) and is as it was left: it holds what they build."""
+    last = known.package(target)
+    return last is not None and last[0] == inputs and _file_hash(target) == last[1]
 
 
 def _target(source: Source, output: Path | None, dist: Path | None) -> Path:
@@ -209,10 +326,10 @@ def _write_package(
     of its bytes."""
     from .package import package_inputs, write_package_to
 
-    inputs = package_inputs(build.notes, build.contents, build.mods, build.type_mods, styles)
-    last = known.package(target)
-    if last is not None and last[0] == inputs and _file_hash(target) == last[1]:
+    inputs = package_inputs(build.inputs, build.type_mods, styles)
+    if _holds(target, inputs, known):
         return False, None  # built from the same: the same bytes
+    last = known.package(target)
     written, digest = staged.write_with(
         target,
         lambda file: write_package_to(file, build.notes, build.mods, build.type_mods, styles),
@@ -231,13 +348,20 @@ def stamp(
     note: NoteData, build_state: BuildState, ledger: Ledger, file: str, now: int
 ) -> tuple[str, int]:
     """Record the note in the build state; returns its content hash and the `mod` it is
-    exported with: its recorded one while its content is unchanged, else a new one, later
-    than anything exported before with other content, even when git brought back an older
-    Markdown and build state (see `ledger`)."""
-    question_id, content = note.question_id, state.content_hash(note)
-    kind, clozes = note.note_type.kind, note.question.clozes
-    mod = build_state.stamp(question_id, content, now, file, kind, clozes)
-    return content, build_state.raise_mod(question_id, ledger.later_mod(note.guid, content, mod))
+    exported with (see `stamp_recorded`)."""
+    recorded = unchanged.recorded(note)
+    return recorded.content, stamp_recorded(recorded, build_state, ledger, file, now)
+
+
+def stamp_recorded(
+    note: RecordedNote, build_state: BuildState, ledger: Ledger, file: str, now: int
+) -> int:
+    """Record the note in the build state; returns the `mod` it is exported with: its
+    recorded one while its content is unchanged, else a new one, later than anything
+    exported before with other content, even when git brought back an older Markdown and
+    build state (see `ledger`)."""
+    mod = build_state.stamp(note.id, note.content, now, file, note.kind, note.clozes)
+    return build_state.raise_mod(note.id, ledger.later_mod(note.guid, note.content, mod))
 
 
 def build_decks(paths: Sequence[Path] = (DEFAULT_DECKS,), use_cache: bool = True) -> list[NoteData]:

@@ -2,7 +2,8 @@
 
 Parsing, rendering and checking are most of an export's time. The cache maps a hash of
 a deck file's bytes to its parsed questions, and of a question's Markdown to the HTML it
-rendered to, and remembers which questions `check` found nothing in; every entry is
+rendered to, and remembers which questions `check` found nothing in, and what each deck
+file gave the last export (see `unchanged`) and each package was built from; every entry is
 also keyed by a hash of the code and library versions that made it. It lives in the
 user's cache folder, not in the project: deleting it only costs time, and a cache that
 cannot be opened or written is simply not used.
@@ -61,9 +62,12 @@ class Writes:
     parsed: list[tuple[str, str]] = field(default_factory=list)
     exports: list[tuple[str, str]] = field(default_factory=list)
     packages: list[tuple[str, str, str]] = field(default_factory=list)
+    deck_files: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return any((self.fields, self.clean, self.parsed, self.exports, self.packages))
+        return any(
+            (self.fields, self.clean, self.parsed, self.exports, self.packages, self.deck_files)
+        )
 
 
 class Cache:
@@ -94,6 +98,7 @@ class Cache:
             db.execute(
                 "create table if not exists packages (path text primary key, inputs, sha256)"
             )
+            db.execute("create table if not exists deck_files (key text primary key, record text)")
             self._db = db
         except (OSError, sqlite3.Error):
             return
@@ -149,6 +154,14 @@ class Cache:
         if self._db is not None:
             self._writes.exports.append((key, record))
 
+    def deck_file(self, key: str) -> str | None:
+        """The record (see `unchanged`) of the deck file whose `file_key` is `key`."""
+        return self._text("select record from deck_files where key=?", key)
+
+    def put_deck_file(self, key: str, record: str) -> None:
+        if self._db is not None:
+            self._writes.deck_files.append((key, record))
+
     def package(self, path: Path) -> tuple[str, str] | None:
         """The hash of what the package at `path` was last written from, and of its bytes."""
         if self._db is None:
@@ -193,6 +206,9 @@ class Cache:
                 self._db.executemany("insert or replace into exports values (?, ?)", writes.exports)
                 self._db.executemany(
                     "insert or replace into packages values (?, ?, ?)", writes.packages
+                )
+                self._db.executemany(
+                    "insert or replace into deck_files values (?, ?)", writes.deck_files
                 )
         except sqlite3.Error:
             return

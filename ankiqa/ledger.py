@@ -82,8 +82,9 @@ class Ledger:
         """Remember (guid, content hash, mod) of notes about to be written."""
         if self._db is None:
             return
+        changed = [row for row in exported if self.last.get(row[0]) != row[1:]]
         try:
-            self._db.executemany("insert or replace into exported values (?, ?, ?)", exported)
+            self._db.executemany("insert or replace into exported values (?, ?, ?)", changed)
             self._db.commit()
         except sqlite3.Error:
             return

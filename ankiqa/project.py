@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from . import pipeline
 from .cache import default_folder as default_cache_folder
@@ -34,6 +34,15 @@ class Place(NamedTuple):
 
 
 @dataclass
+class Findings:
+    """What reading, checking and rendering one deck file found: its problems but those
+    across deck files, and the media files its notes looked for (see `unchanged`)."""
+
+    problems: list[Diagnostic] = field(default_factory=list)
+    media: set[Path] = field(default_factory=set)
+
+
+@dataclass
 class Project:
     """Parsed deck files, the build state of each folder they are in (see `state`), and
     every problem found in them."""
@@ -46,6 +55,7 @@ class Project:
     folders: list[tuple[Path, str]] = field(default_factory=list)  # read whole: (root, below)
     media: set[Path] = field(default_factory=set)  # files its notes looked for, once rendered
     places: list[Place] = field(default_factory=list)  # of every question with an id read
+    findings: dict[Source, Findings] = field(default_factory=dict)  # of each deck file read
 
     def read_all_of(self, root: Path, file: str) -> bool:
         """Whether every deck file that could hold `file` (a path below `root`, as the build
@@ -90,15 +100,19 @@ def open_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
     return Project(sources, [], states, problems, settings, folders)
 
 
-def read_deck_files(project: Project, cache: Path | None) -> Iterator[tuple[Source, DeckFile]]:
-    """Parse the project's deck files one at a time, a large one in parts (see
-    `parse.read_deck_parts`), adding their problems and the places of their ids to the
-    project (`id_problems` of those are the caller's, once all are read)."""
-    for source in project.sources:
+def read_deck_files(
+    project: Project, cache: Path | None, sources: Iterable[Source] | None = None
+) -> Iterator[tuple[Source, DeckFile]]:
+    """Parse the project's deck files (or those of `sources`) one at a time, a large one
+    in parts (see `parse.read_deck_parts`), adding their problems and the places of their
+    ids to the project (`id_problems` of those are the caller's, once all are read)."""
+    for source in project.sources if sources is None else sources:
         for number, deck_file in enumerate(read_deck_parts(source.path, source.deck_prefix, cache)):
             if number == 0:  # every part has every diagnostic of the file
                 project.diagnostics += deck_file.diagnostics
-            project.diagnostics += kind_problems([source], [deck_file], project.states)
+                project.findings.setdefault(source, Findings()).problems += deck_file.diagnostics
+            state = project.states.get(source.root)
+            project.diagnostics += kind_problems(state, source.path, deck_file.questions)
             project.places += [
                 Place(question.id, question.path, question.line)
                 for question in deck_file.questions
@@ -162,6 +176,8 @@ def lookalike_ids(places: Iterable[Place]) -> list[Diagnostic]:
 def id_skeleton(question_id: str) -> str:
     """What an id looks like: normalized (NFKC, as Anki also stores fields normalized),
     case-folded, without invisible characters."""
+    if question_id.isascii():  # the same, quicker: nothing to normalize, nothing invisible
+        return "".join(question_id.split()).lower()
     visible = "".join(
         c for c in unicodedata.normalize("NFKC", question_id) if unicodedata.category(c) != "Cf"
     )
@@ -185,6 +201,8 @@ def plain_id(question_id: str) -> bool:
 
 def _scripts(text: str) -> set[str]:
     """The scripts of the letters in `text`, by the first word of their Unicode names."""
+    if text.isascii():  # quicker
+        return {"LATIN"} if any(c.isalpha() for c in text) else set()
     return {unicodedata.name(c, "?").split()[0] for c in text if c.isalpha()}
 
 
@@ -196,48 +214,60 @@ _KEEP_KIND = {
 }
 
 
+class Kinded(Protocol):
+    """A question as `kind_problems` reads it: a parsed one, or one an unchanged deck
+    file's record holds (see `unchanged`)."""
+
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def clozes(self) -> tuple[int, ...]: ...
+
+
 def kind_problems(
-    sources: list[Source], deck_files: list[DeckFile], states: dict[Path, BuildState]
+    state: BuildState | None, path: Path, questions: Iterable[Kinded]
 ) -> list[Diagnostic]:
-    """An error at every question whose kind (basic, reversed, cloze) is not the one it
-    was exported with: Anki cannot move a note to another note type on import, it would
-    report the note as conflicting and change nothing. A warning where a cloze number
-    is gone: its card stays in Anki, empty."""
-    problems = []
-    for source, deck_file in zip(sources, deck_files, strict=True):
-        state = states.get(source.root)
-        if state is None:
+    """An error at every question (of the deck file at `path`) whose kind (basic, reversed,
+    cloze) is not the one it was exported with: Anki cannot move a note to another note
+    type on import, it would report the note as conflicting and change nothing. A warning
+    where a cloze number is gone: its card stays in Anki, empty."""
+    problems: list[Diagnostic] = []
+    if state is None:
+        return problems
+    for question in questions:
+        entry = state.questions.get(question.id) if question.id else None
+        if entry is None:
             continue
-        for question in deck_file.questions:
-            entry = state.questions.get(question.id) if question.id else None
-            if entry is None:
-                continue
-            where = (question.path, question.line, 1)
-            if entry.kind == question.kind:
-                gone = sorted(set(entry.clozes) - set(question.clozes))
-                if gone and entry.hash is not None:
-                    numbers = ", ".join(f"c{number}" for number in gone)
-                    message = (
-                        f"cloze {numbers} removed: Anki keeps its card, now empty (Tools → Empty"
-                        " Cards in Anki deletes it), or give the number back"
-                    )
-                    problems.append(Diagnostic(*where, WARNING, "cloze-removed", message))
-                continue
-            if entry.hash is None:  # removed before, and the user was told to delete it
+        where = (path, question.line, 1)
+        if entry.kind == question.kind:
+            gone = sorted(set(entry.clozes) - set(question.clozes))
+            if gone and entry.hash is not None:
+                numbers = ", ".join(f"c{number}" for number in gone)
                 message = (
-                    f"this question's id was a {entry.kind} note, removed from the Markdown;"
-                    f" it is {question.kind} now: if that note is still in Anki, delete it"
-                    " first, or Anki reports this one as conflicting"
+                    f"cloze {numbers} removed: Anki keeps its card, now empty (Tools → Empty"
+                    " Cards in Anki deletes it), or give the number back"
                 )
-                problems.append(Diagnostic(*where, WARNING, "kind-changed", message))
-                continue
+                problems.append(Diagnostic(*where, WARNING, "cloze-removed", message))
+            continue
+        if entry.hash is None:  # removed before, and the user was told to delete it
             message = (
-                f"this question was exported as a {entry.kind} note and is now {question.kind}:"
-                " Anki cannot change a note's type on import. Keep it"
-                f" {entry.kind} ({_KEEP_KIND[entry.kind]}), or give it a new id (delete the id"
-                " line and run `ankiqa ids`) to make a new note; the old one keeps its reviews"
+                f"this question's id was a {entry.kind} note, removed from the Markdown;"
+                f" it is {question.kind} now: if that note is still in Anki, delete it"
+                " first, or Anki reports this one as conflicting"
             )
-            problems.append(Diagnostic(*where, ERROR, "kind-changed", message))
+            problems.append(Diagnostic(*where, WARNING, "kind-changed", message))
+            continue
+        message = (
+            f"this question was exported as a {entry.kind} note and is now {question.kind}:"
+            " Anki cannot change a note's type on import. Keep it"
+            f" {entry.kind} ({_KEEP_KIND[entry.kind]}), or give it a new id (delete the id"
+            " line and run `ankiqa ids`) to make a new note; the old one keeps its reviews"
+        )
+        problems.append(Diagnostic(*where, ERROR, "kind-changed", message))
     return problems
 
 
@@ -273,18 +303,28 @@ def stream_checked_notes(
     project: Project,
     cache: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    sources: list[Source] | None = None,
 ) -> Iterator[tuple[Source, list[NoteData]]]:
     """`checked_notes`, given as they are rendered. A project from `open_project` has its
     deck files read as their turn comes, so that one at a time is held: an error may then
     show only once every note was given (a DeckError after the last), and what was made
-    of the notes is for nothing."""
+    of the notes is for nothing. Such a project may have only some of its deck files read
+    (`sources`): the places and problems of the others are then the caller's to add to
+    the project (see `unchanged`), before the last note is taken."""
     found = set(project.diagnostics)
     opened = len(project.deck_files) < len(project.sources)
-    deck_files = read_deck_files(project, cache) if opened else _loaded(project)
-    total = (_question_count if opened else _questions)(project) if progress else 0
+    if opened:
+        sources = project.sources if sources is None else sources
+        deck_files = read_deck_files(project, cache, sources)
+        total = _question_count(sources) if progress else 0
+    else:
+        deck_files, total = _loaded(project), _questions(project)
     rendered = 0
     for source, done in _run(deck_files, cache):
         found.update(done.problems)
+        findings = project.findings.setdefault(source, Findings())
+        findings.problems += done.problems
+        findings.media |= done.media
         project.media |= done.media
         rendered += len(done.notes)
         if progress:
@@ -298,11 +338,11 @@ def stream_checked_notes(
         raise DeckError(errors(project.diagnostics))
 
 
-def _question_count(project: Project) -> int:
-    """About how many questions the project's deck files hold, from their `###` lines,
-    without parsing them: for `progress`."""
+def _question_count(sources: list[Source]) -> int:
+    """About how many questions these deck files hold, from their `###` lines, without
+    parsing them: for `progress`."""
     count = 0
-    for source in project.sources:
+    for source in sources:
         with contextlib.suppress(OSError):
             count += len(_QUESTION_LINE.findall(source.path.read_bytes()))
     return count

@@ -66,7 +66,11 @@ class BuildState:
         clozes: tuple[int, ...] = (),
     ) -> int:
         """The `mod` of a question's note with this content (see `_stamped`)."""
-        entry = _stamped(self.questions.get(question_id), content_hash, now, file)
+        entry = self.questions.get(question_id)
+        recorded = (content_hash, file, kind, clozes)
+        if entry is not None and (entry.hash, entry.file, entry.kind, entry.clozes) == recorded:
+            return entry.mod  # as recorded: the same entry
+        entry = _stamped(entry, content_hash, now, file)
         self.questions[question_id] = replace(entry, kind=kind, clozes=clozes)
         return entry.mod
 
@@ -165,7 +169,10 @@ def _stamped(entry: Entry | None, content_hash: str, now: int, file: str) -> Ent
 
 
 def _json_line(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+    return _JSON_LINE.encode(record)
+
+
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # made once: quicker
 
 
 def content_hash(note: NoteData) -> str:

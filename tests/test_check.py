@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,15 @@ def test_a_cyrillic_lookalike_names_the_latin_id(tmp_path: Path) -> None:
     )
     messages = [d.message for d in check(deck) if d.code == "lookalike-id"]
     assert any("`pass` at" in message for message in messages)
+
+
+def test_ascii_ids_have_the_skeleton_and_scripts_of_any_id() -> None:
+    from ankiqa.project import _scripts, id_skeleton
+
+    ascii_ids = ["".join(map(chr, range(n, n + 16))) for n in range(0, 128, 16)]
+    for question_id in [*ascii_ids, "A\tb-C", "NET-UPPER-1", "-1", ""]:
+        visible = "".join(c for c in question_id if unicodedata.category(c) != "Cf")
+        skeleton = "".join(unicodedata.normalize("NFKC", visible).split()).casefold()
+        assert id_skeleton(question_id) == skeleton
+        names = {unicodedata.name(c, "?").split()[0] for c in question_id if c.isalpha()}
+        assert _scripts(question_id) == names

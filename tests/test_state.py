@@ -83,7 +83,10 @@ def test_a_lone_file_uses_the_state_of_the_folder_above_it(tmp_path, decks):
     assert not (decks / "lang" / STATE_FILE).exists()
 
 
-def test_damaged_state_stops_the_export_before_anything_is_written(tmp_path, decks):
+@pytest.mark.parametrize("files", [1, 2])
+def test_damaged_state_stops_the_export_before_anything_is_written(tmp_path, decks, files):
+    if files == 2:  # a package done before the error shows: it was a KeyError
+        (decks / "more.md").write_text("### More?\n\nYes.\n\nquestion id: m\n", "utf-8")
     (decks / STATE_FILE).write_text('{"ankiqa-state": 1}\nnot json\n', encoding="utf-8")
     with pytest.raises(ankiqa.DeckError) as raised:
         ankiqa.export([decks], dist=tmp_path / "dist")
