@@ -9,6 +9,7 @@ imported only then.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -33,6 +34,7 @@ from .unchanged import RecordedNote
 if TYPE_CHECKING:
     from .notes import NoteData
     from .project import Project
+    from .spool import NoteSpool
     from .state import BuildState, Entry
 
 DEFAULT_DIST = Path("dist")
@@ -133,14 +135,17 @@ def _export(
 
     def pack(target: Path) -> None:
         build = builds.pop(target, None)
-        if build is None or not build.notes:  # errors, or a damaged state: nothing is written
+        if build is None:
             return
-        written, row = _write_package(target, build, styles, staged, known)
-        if row is not None:
-            packages.append((target, *row))
-        (result.written if written else result.up_to_date).append(target)
-        result.notes += len(build.notes)
-        decks.update(note.deck for note in build.notes)
+        with contextlib.closing(build.notes):
+            if not len(build.notes):  # errors, or a damaged state: nothing is written
+                return
+            written, row = _write_package(target, build, styles, staged, known)
+            if row is not None:
+                packages.append((target, *row))
+            (result.written if written else result.up_to_date).append(target)
+            result.notes += len(build.notes)
+            decks.update(build.notes.decks())
 
     def add(target: Path, source: Source, notes: Iterable[RecordedNote]) -> None:
         """Stamp a deck file's notes, and add them to their package's build."""
@@ -164,6 +169,7 @@ def _export(
             before.keep(source.root, record.notes)
             add(target, source, record.notes)
         build = builds.pop(target)
+        build.notes.close()  # holds none: records stand for the notes
         if not _holds(target, package_inputs(build.inputs, build.type_mods, styles), known):
             before.restore()
             del exported[mark:]
@@ -210,7 +216,7 @@ def _export(
                 continue
             recorded = [unchanged.recorded(note) for note in notes]
             add(targets[source], source, recorded)
-            builds[targets[source]].notes += notes
+            builds[targets[source]].notes.add(notes)
             read[source] += recorded
         if last is not None:
             read_whole(last)
@@ -246,7 +252,7 @@ def _export(
 class _Build:
     """One package's notes, as they are rendered and stamped."""
 
-    notes: list[NoteData] = field(default_factory=list)
+    notes: NoteSpool = field(default_factory=lambda: _spool())
     mods: dict[str, int] = field(default_factory=dict)  # by GUID
     type_mods: dict[str, int] = field(default_factory=dict)  # by kind
     # What the package is built from: see `package.package_inputs`.
@@ -309,6 +315,12 @@ def _holds(target: Path, inputs: str, known: Cache) -> bool:
     `package.package_inputs`) and is as it was left: it holds what they build."""
     last = known.package(target)
     return last is not None and last[0] == inputs and _file_hash(target) == last[1]
+
+
+def _spool() -> NoteSpool:
+    from .spool import NoteSpool  # with genanki: not for an export with nothing changed
+
+    return NoteSpool()
 
 
 def _target(source: Source, output: Path | None, dist: Path | None) -> Path:

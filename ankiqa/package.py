@@ -27,6 +27,7 @@ from genanki.apkg_schema import APKG_SCHEMA
 from .atomic import BLOCK, Staged
 from .notes import NoteData, deck_id
 from .notetypes import NOTE_TYPES, NoteType
+from .spool import InMemory, PackageNotes
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -58,7 +59,7 @@ def write_package(
     leaves the file untouched, when it already holds exactly these bytes."""
     with Staged() as staged:
         written, _ = staged.write_with(
-            path, lambda file: write_package_to(file, notes, mods, type_mods, styles)
+            path, lambda file: write_package_to(file, InMemory(notes), mods, type_mods, styles)
         )
         staged.commit()
     return written
@@ -88,47 +89,43 @@ def package_bytes(
 ) -> bytes:
     """The `.apkg` holding `notes`: the same arguments always give the same bytes."""
     buffer = io.BytesIO()
-    write_package_to(buffer, notes, mods, type_mods, styles)
+    write_package_to(buffer, InMemory(notes), mods, type_mods, styles)
     return buffer.getvalue()
 
 
 def write_package_to(
     file: BinaryIO,
-    notes: Sequence[NoteData],
+    notes: PackageNotes,
     mods: Mapping[str, int],
     type_mods: Mapping[str, int],
     styles: tuple[str, str],
 ) -> None:
-    """Write the `.apkg` of `package_bytes` to `file`, a block at a time: the collection
-    of a large deck is on disk, never whole in memory."""
+    """Write the `.apkg` of `package_bytes` to `file`, a block at a time, reading the
+    notes as it writes them: the notes and the collection of a large deck are on disk
+    (see `spool`), never whole in memory."""
     models = {kind: NOTE_TYPES[kind].model(mod, styles) for kind, mod in type_mods.items()}
-    decks: dict[str, genanki.Deck] = {}
-    media: dict[str, Path] = {}
-    for note in notes:
-        if note.deck not in decks:
-            decks[note.deck] = genanki.Deck(deck_id(note.deck), note.deck)
-        decks[note.deck].add_note(
-            _StampedNote(
-                mods[note.guid],
-                model=models[note.note_type.kind],
-                fields=list(note.fields),
-                tags=list(note.tags),
-                guid=note.guid,
-            )
-        )
-        media.update((file.name, file.path) for file in note.media)
     timestamp = max([*type_mods.values(), *mods.values()])
-
+    media: dict[str, Path] = {}
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "collection.anki2"
         connection = sqlite3.connect(database)
         try:
             ids = itertools.count(timestamp * 1000)
-            _write_collection(connection.cursor(), list(decks.values()), timestamp, ids)
+            cursor = connection.cursor()
+            _write_decks_and_note_types(cursor, notes.kinds_by_deck(), models, timestamp)
+            for note in notes.in_deck_order():
+                genanki_note = _StampedNote(
+                    mods[note.guid],
+                    model=models[note.note_type.kind],
+                    fields=list(note.fields),
+                    tags=list(note.tags),
+                    guid=note.guid,
+                )
+                genanki_note.write_to_db(cursor, timestamp, deck_id(note.deck), ids)
+                media.update((file.name, file.path) for file in note.media)
             connection.commit()
         finally:
             connection.close()
-        decks.clear()  # the notes are in the database now
 
         names = sorted(media)
         with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -139,25 +136,28 @@ def write_package_to(
                 _add_file(archive, str(index), media[name])
 
 
-def _write_collection(cursor: sqlite3.Cursor, decks: list, timestamp: int, ids) -> None:
-    """What genanki's Package.write_to_db writes, with the decks and note types written
-    once: genanki rewrites both JSON columns once per deck, quadratic in the decks (a
-    project of 10,000 deck files took minutes to export with -o)."""
+def _write_decks_and_note_types(
+    cursor: sqlite3.Cursor,
+    kinds_by_deck: dict[str, list[str]],
+    models: dict[str, genanki.Model],
+    timestamp: int,
+) -> None:
+    """What genanki's Package.write_to_db writes before the notes, with the decks and note
+    types written once: genanki rewrites both JSON columns once per deck, quadratic in the
+    decks (a project of 10,000 deck files took minutes to export with -o)."""
     cursor.executescript(APKG_SCHEMA)
     cursor.executescript(APKG_COL)
     decks_json = json.loads(cursor.execute("SELECT decks FROM col").fetchone()[0])
     models_json = json.loads(cursor.execute("SELECT models FROM col").fetchone()[0])
-    for deck in decks:  # in genanki's order: a note type's `did` is its last deck's
+    # In genanki's order: a note type's `did` is the last deck's that has notes of it.
+    for name, kinds in kinds_by_deck.items():
+        deck = genanki.Deck(deck_id(name), name)
         decks_json[str(deck.deck_id)] = deck.to_json()
-        for note in deck.notes:
-            deck.add_model(note.model)
-        for model in deck.models.values():
+        for kind in kinds:
+            model = models[kind]
             models_json[str(model.model_id)] = model.to_json(timestamp, deck.deck_id)
     cursor.execute("UPDATE col SET decks = ?", (json.dumps(decks_json),))
     cursor.execute("UPDATE col SET models = ?", (json.dumps(models_json),))
-    for deck in decks:
-        for note in deck.notes:
-            note.write_to_db(cursor, timestamp, deck.deck_id, ids)
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import zipfile
 from pathlib import Path
 
-from conftest import write_rich_deck
+from conftest import SEED_DECKS, write_rich_deck
 
 import ankiqa
 from ankiqa import pipeline
+from ankiqa.package import package_bytes, write_package_to
+from ankiqa.spool import NoteSpool
 from ankiqa.state import STATE_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,3 +114,32 @@ def test_cold_cached_parallel_and_single_package_builds_are_byte_identical(tmp_p
     monkeypatch.setattr(pipeline, "_cores", lambda: 2)
     assert build("parallel", use_cache=False) == cold
     assert build("parallel-cached") == cold
+
+
+def test_notes_spooled_on_disk_make_the_bytes_of_notes_in_memory(tmp_path):
+    """Decks interleaved and several note types: the spool gives the writer the decks,
+    their note types and their notes in the order a list of the notes does."""
+    decks = tmp_path / "decks"
+    write_rich_deck(decks / "Sub" / "rich.md")
+    shutil.copy(SEED_DECKS / "web-servers.md", decks / "web-servers.md")
+    (decks / "kinds.md").write_text(
+        "### A {{c1::cloze}}?\n\nquestion id: k-1\n\n### Both ways?\n\nYes.\n\n"
+        "question id: k-2\nreversed: yes\n",
+        encoding="utf-8",
+    )
+    notes = ankiqa.build_decks([decks])
+    notes = notes[::2] + notes[1::2]  # the decks' notes interleaved
+    mods = {note.guid: 1_800_000_000 + number for number, note in enumerate(notes)}
+    type_mods = {kind: 1_700_000_000 for kind in {note.note_type.kind for note in notes}}
+    styles = ("default", "monokai")
+    spool = NoteSpool()
+    try:
+        spool.add(notes[:3])
+        spool.add(notes[3:])
+        spooled = io.BytesIO()
+        write_package_to(spooled, spool, mods, type_mods, styles)
+    finally:
+        spool.close()
+
+    assert spooled.getvalue() == package_bytes(notes, mods, type_mods, styles)
+    assert len(type_mods) == 3
