@@ -81,7 +81,8 @@ def export(
     `use_cache=False` renders and checks every question, ignoring the cache (see `cache`).
     """
     cache_folder = default_cache_folder() if use_cache else None
-    last = fresh.replay(paths, output, dist, cache_folder)
+    decks_before = fresh.deck_inputs(paths) if cache_folder else None  # before they are read
+    last = fresh.replay(paths, output, dist, cache_folder, decks_before)
     if last is not None:
         packages = [Path(path) for path in last.packages]
         return ExportResult(
@@ -92,7 +93,16 @@ def export(
         packages = result.written + result.up_to_date
         decks, notes = result.decks, result.notes
         fresh.remember(
-            paths, output, dist, cache_folder, media, packages, decks, notes, result.warnings
+            paths,
+            output,
+            dist,
+            cache_folder,
+            media,
+            packages,
+            decks,
+            notes,
+            result.warnings,
+            decks_before,
         )
     return result
 

@@ -74,7 +74,7 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]
             problems.append(Diagnostic(path, 1, 1, ERROR, "not-found", "no such file or folder"))
     named = [source for source in sources if _utf8_name(source.path)]
     for source in sources:
-        if source not in named:
+        if not _utf8_name(source.path):
             message = "file name is not UTF-8: rename it (its name is the deck's)"
             problems.append(Diagnostic(source.path, 1, 1, ERROR, "bad-file-name", message))
     return named, problems

@@ -75,16 +75,22 @@ class Record:
 
 
 def replay(
-    paths: Sequence[Path], output: Path | None, dist: Path | None, cache: Path | None
+    paths: Sequence[Path],
+    output: Path | None,
+    dist: Path | None,
+    cache: Path | None,
+    decks: str | None = None,
 ) -> Record | None:
     """The record of the last export of these arguments, if nothing it depends on has
-    changed since and its packages are as it left them; else None."""
+    changed since and its packages are as it left them; else None. `decks` is
+    `deck_inputs(paths)`, if it was taken already."""
     if cache is None:
         return None
     with Cache(cache) as known:
         text = known.last_export(_arguments(paths, output, dist))
     record = Record.from_json(text) if text is not None else None
-    if record is None or _inputs(paths, record.media) != record.inputs:
+    decks = deck_inputs(paths) if decks is None else decks
+    if record is None or _inputs(paths, record.media, decks) != record.inputs:
         return None
     for path, digest in record.packages.items():
         if _file_hash(Path(path)) != digest:
@@ -102,8 +108,11 @@ def remember(
     decks: list[str],
     notes: int,
     warnings: list[Diagnostic],
+    read: str | None,
 ) -> None:
-    """Record an export that has just written its packages and saved its build state."""
+    """Record an export that has just written its packages and saved its build state;
+    `read` is `deck_inputs(paths)` taken before it read the deck files, so that a file
+    saved while it ran is read again by the next export."""
     if cache is None:
         return
     record = Record(
@@ -113,7 +122,7 @@ def remember(
         notes=notes,
         warnings=[d for d in warnings if d.code not in _SAID_ONCE],
     )
-    inputs = _inputs(paths, record.media)
+    inputs = _inputs(paths, record.media, read)
     if inputs is None:
         return
     record.inputs = inputs
@@ -127,9 +136,9 @@ def _arguments(paths: Sequence[Path], output: Path | None, dist: Path | None) ->
     return hashlib.sha256(json.dumps(arguments).encode("utf-8")).hexdigest()
 
 
-def _inputs(paths: Sequence[Path], media: list[str]) -> str | None:
-    """A hash of everything an export of `paths` depends on; None when the deck files or
-    settings have problems (the export reports them)."""
+def deck_inputs(paths: Sequence[Path]) -> str | None:
+    """A hash of the deck files and settings an export of `paths` reads, and of ankiqa;
+    None when they have problems (the export reports them)."""
     sources, problems = find_sources(paths)
     try:
         settings = find_settings(Path(paths[0])) if paths else Settings()
@@ -137,20 +146,37 @@ def _inputs(paths: Sequence[Path], media: list[str]) -> str | None:
         return None
     if problems:
         return None
-    digest = hashlib.sha256()
-
-    def add(*parts: object) -> None:
-        digest.update(json.dumps([str(part) for part in parts]).encode("utf-8") + b"\n")
-
-    add(fingerprint(), repr(settings), repr(notetypes.NOTE_TYPES), notetypes.CARD_CSS)
+    digest = _Digest()
+    digest.add(fingerprint(), repr(settings), repr(notetypes.NOTE_TYPES), notetypes.CARD_CSS)
     for source in sources:
-        add(source.path, source.root, repr(source.settings), _file_hash(source.path))
-    for root in sorted({source.root for source in sources}):
-        add(root, _file_hash(root / STATE_FILE))
-    add(*_stat(default_ledger_folder() / LEDGER_FILE))
-    for path in media:
-        add(path, *_stat(Path(path)))
+        digest.add(source.path, source.root, repr(source.settings), _file_hash(source.path))
     return digest.hexdigest()
+
+
+def _inputs(paths: Sequence[Path], media: list[str], decks: str | None) -> str | None:
+    """A hash of everything an export of `paths` depends on: `decks` (`deck_inputs`), the
+    build states, the ledger and the media files."""
+    if decks is None:
+        return None
+    digest = _Digest()
+    digest.add(decks)
+    for root in sorted({source.root for source in find_sources(paths)[0]}):
+        digest.add(root, _file_hash(root / STATE_FILE))
+    digest.add(*_stat(default_ledger_folder() / LEDGER_FILE))
+    for path in media:
+        digest.add(path, *_stat(Path(path)))
+    return digest.hexdigest()
+
+
+class _Digest:
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def add(self, *parts: object) -> None:
+        self._sha.update(json.dumps([str(part) for part in parts]).encode("utf-8") + b"\n")
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
 
 
 def _file_hash(path: Path) -> str | None:

@@ -136,3 +136,18 @@ def _cache() -> Path:
     from ankiqa.cache import default_folder
 
     return default_folder()
+
+
+def test_a_deck_file_saved_while_an_export_runs_is_read_by_the_next(project: Path) -> None:
+    deck = project / "decks" / "web-servers.md"
+    edited = deck.read_text(encoding="utf-8").replace("What is WSGI?", "What is WSGI, edited?")
+
+    def save_the_edit(done: int, total: int) -> None:  # the user saves mid-export
+        deck.write_text(edited, encoding="utf-8")
+
+    export(project, progress=save_the_edit)
+    again = export(project)
+
+    assert [path.name for path in again.written] == ["web-servers.apkg"]
+    notes = ankiqa.build_decks([project / "decks"])
+    assert any(note.fields[0] == "What is WSGI, edited?" for note in notes)
