@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import hashlib
 import os
 import tempfile
@@ -27,13 +26,15 @@ def write_atomically(path: Path, data: bytes) -> bool:
 
 
 class Staged:
-    """Files written beside their targets under temporary names, and renamed into place
-    together by `commit`, so that an error found after writing some of them leaves every
-    target as it was. Use it in a `with` block: whatever is not committed is removed."""
+    """Files written beside their targets under temporary names, and renamed into place by
+    `commit` once all are written, so that an error found after writing some of them
+    leaves every target as it was (the renames are one after the other, not one atomic
+    step). Use it in a `with` block: whatever is not committed is removed."""
 
     def __init__(self) -> None:
         self._renames: list[tuple[str, Path]] = []  # (temporary file, target)
         self._folders: list[Path] = []  # made for them, removed again if not committed
+        self._leftovers: dict[Path, list[Path]] = {}  # by folder: see `_remove_leftovers`
 
     def write(self, path: Path, data: bytes) -> bool:
         """Write `data` to a temporary file beside `path`, to be renamed to `path` by
@@ -52,7 +53,7 @@ class Staged:
         missing = [folder for folder in [path.parent, *path.parent.parents] if not folder.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         self._folders += reversed(missing)
-        _remove_leftovers(path)
+        self._remove_leftovers(path)
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         self._renames.append((temporary, path))
@@ -68,6 +69,20 @@ class Staged:
             return False, digest
         os.chmod(temporary, mode)
         return True, digest
+
+    def _remove_leftovers(self, path: Path) -> None:
+        """Remove temporary files of writes of `path` that were killed (SIGKILL, a power
+        cut) before they could remove them. Each folder is listed once: a project of
+        10,000 deck files has as many packages in one folder."""
+        if path.parent not in self._leftovers:
+            before = time.time() - LEFTOVER_AFTER
+            self._leftovers[path.parent] = [
+                leftover for leftover in path.parent.glob(".*.tmp") if _modified(leftover) < before
+            ]
+        for leftover in self._leftovers[path.parent]:
+            if leftover.name.startswith(f".{path.name}."):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     def commit(self) -> None:
         """Rename every file written into place."""
@@ -103,14 +118,11 @@ BLOCK = 1 << 20
 LEFTOVER_AFTER = 3600  # seconds: an older temporary file is no running write's
 
 
-def _remove_leftovers(path: Path) -> None:
-    """Temporary files of writes of `path` that were killed (SIGKILL, a power cut)
-    before they could remove them."""
-    before = time.time() - LEFTOVER_AFTER
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        with contextlib.suppress(OSError):
-            if leftover.stat().st_mtime < before:
-                leftover.unlink()
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return time.time()
 
 
 def _umask() -> int:

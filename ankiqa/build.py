@@ -15,7 +15,7 @@ import re
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -198,6 +198,7 @@ def _export(
         Ledger(default_ledger_folder()) as ledger,
         Staged() as staged,
         Cache(cache_folder) as known,
+        _closing(builds),
     ):
         to_read = []
         for target, sources in by_target.items():
@@ -325,6 +326,16 @@ def _holds(target: Path, inputs: str, known: Cache) -> bool:
     `package.package_inputs`) and is as it was left: it holds what they build."""
     last = known.package(target)
     return last is not None and last[0] == inputs and _file_hash(target) == last[1]
+
+
+@contextlib.contextmanager
+def _closing(builds: dict[Path, _Build]) -> Iterator[None]:
+    """Remove the spools of packages not written, whatever ends the export."""
+    try:
+        yield
+    finally:
+        for build in builds.values():
+            build.notes.close()
 
 
 def _spool() -> NoteSpool:

@@ -85,6 +85,7 @@ class NoteSpool:
         self._count = 0
 
     def _open(self) -> None:
+        self._db.close()
         self._folder = tempfile.TemporaryDirectory(prefix="ankiqa-notes-")
         self._db = sqlite3.connect(Path(self._folder.name) / "notes.sqlite")
         self._db.execute(
@@ -145,6 +146,8 @@ class NoteSpool:
         return [deck for (deck,) in self._db.execute("select distinct deck from notes")]
 
     def close(self) -> None:
+        """Remove the spool; closing it again does nothing."""
         self._db.close()
         if self._folder is not None:
             self._folder.cleanup()
+            self._folder = None

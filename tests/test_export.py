@@ -238,3 +238,33 @@ def test_export_reports_its_progress_file_by_file(decks: Path, tmp_path: Path) -
     # Counted from `###` lines before the files are parsed: a question without an id, or
     # a `###` line in code, counts too.
     assert all(done <= total == 12 for done, total in calls)
+
+
+def test_an_interrupted_export_leaves_no_spooled_notes_behind(tmp_path, decks, monkeypatch):
+    """Ctrl-C while deck files are rendered: the notes spooled for packages not yet
+    written are removed with their temporary folder."""
+    import gc
+    import tempfile
+    import warnings
+
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spools))
+    write_rich_deck(decks / "rich.md")
+    calls = []
+
+    def interrupt(done: int, total: int) -> None:
+        calls.append(list(spools.iterdir()))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyboardInterrupt):
+            export([decks], output=tmp_path / "all.apkg", progress=interrupt)
+        gc.collect()  # a spool left open would be cleaned up only now, with a warning
+
+    assert calls[1], "notes were spooled when the export was interrupted"
+    assert list(spools.iterdir()) == []
+    assert not [w for w in warned if issubclass(w.category, ResourceWarning)]
+    assert not (tmp_path / "all.apkg").exists()
