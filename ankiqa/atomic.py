@@ -114,6 +114,14 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_hash_or_none(path: Path) -> str | None:
+    """`file_hash`, or None when the file cannot be read (or is not there)."""
+    try:
+        return file_hash(path)
+    except OSError:
+        return None
+
+
 BLOCK = 1 << 20
 LEFTOVER_AFTER = 3600  # seconds: an older temporary file is no running write's
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import fresh, state, unchanged
-from .atomic import Staged, file_hash
+from .atomic import Staged, file_hash_or_none
 from .cache import Cache
 from .cache import default_folder as default_cache_folder
 from .config import Settings
@@ -325,7 +325,7 @@ def _holds(target: Path, inputs: str, known: Cache) -> bool:
     """Whether the package at `target` was built from these inputs (see
     `package.package_inputs`) and is as it was left: it holds what they build."""
     last = known.package(target)
-    return last is not None and last[0] == inputs and _file_hash(target) == last[1]
+    return last is not None and last[0] == inputs and file_hash_or_none(target) == last[1]
 
 
 @contextlib.contextmanager
@@ -368,13 +368,6 @@ def _write_package(
         lambda file: write_package_to(file, build.notes, build.mods, build.type_mods, styles),
     )
     return written, (inputs, digest) if last is None or last[0] != inputs else None
-
-
-def _file_hash(path: Path) -> str | None:
-    try:
-        return file_hash(path)
-    except OSError:
-        return None
 
 
 def stamp(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import notetypes
+from .atomic import file_hash_or_none
 from .cache import Cache, fingerprint
 from .config import ConfigError, Settings, find_settings
 from .diagnostics import Diagnostic
@@ -93,7 +94,7 @@ def replay(
     if record is None or _inputs(paths, record.media, decks) != record.inputs:
         return None
     for path, digest in record.packages.items():
-        if _file_hash(Path(path)) != digest:
+        if file_hash_or_none(Path(path)) != digest:
             return None
     return record
 
@@ -117,7 +118,7 @@ def remember(
         return
     record = Record(
         media=sorted({str(path) for path in media}),
-        packages={str(path): _file_hash(path) or "" for path in packages},
+        packages={str(path): file_hash_or_none(path) or "" for path in packages},
         decks=decks,
         notes=notes,
         warnings=[d for d in warnings if d.code not in _SAID_ONCE],
@@ -149,7 +150,7 @@ def deck_inputs(paths: Sequence[Path]) -> str | None:
     digest = _Digest()
     digest.add(fingerprint(), repr(settings), repr(notetypes.NOTE_TYPES), notetypes.CARD_CSS)
     for source in sources:
-        digest.add(source.path, source.root, repr(source.settings), _file_hash(source.path))
+        digest.add(source.path, source.root, repr(source.settings), file_hash_or_none(source.path))
     return digest.hexdigest()
 
 
@@ -161,7 +162,7 @@ def _inputs(paths: Sequence[Path], media: list[str], decks: str | None) -> str |
     digest = _Digest()
     digest.add(decks)
     for root in sorted({source.root for source in find_sources(paths)[0]}):
-        digest.add(root, _file_hash(root / STATE_FILE))
+        digest.add(root, file_hash_or_none(root / STATE_FILE))
     digest.add(*_stat(default_ledger_folder() / LEDGER_FILE))
     for path in media:
         digest.add(path, *_stat(Path(path)))
@@ -177,17 +178,6 @@ class _Digest:
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
-
-
-def _file_hash(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 def _stat(path: Path) -> tuple[int, int, int] | tuple[()]:

@@ -22,6 +22,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .atomic import file_hash_or_none
 from .cache import Cache, fingerprint
 from .config import Settings
 from .diagnostics import WARNING, Diagnostic
@@ -127,14 +128,8 @@ def file_key(source: Source, settings: Settings, sha256: str) -> str:
 
 def read_key(source: Source, settings: Settings) -> str | None:
     """`file_key` of the deck file as it is now; None if it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with source.path.open("rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return file_key(source, settings, digest.hexdigest())
+    sha256 = file_hash_or_none(source.path)
+    return None if sha256 is None else file_key(source, settings, sha256)
 
 
 def recall(known: Cache, key: str | None, source: Source) -> FileRecord | None:
