@@ -122,6 +122,16 @@ def file_hash_or_none(path: Path) -> str | None:
         return None
 
 
+def file_stat(path: Path) -> list[int]:
+    """A file's size, modification time and inode (what changes when it is written), or
+    [] if it is not there."""
+    try:
+        status = path.stat()
+    except (OSError, ValueError):
+        return []
+    return [status.st_size, status.st_mtime_ns, status.st_ino]
+
+
 BLOCK = 1 << 20
 LEFTOVER_AFTER = 3600  # seconds: an older temporary file is no running write's
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import notetypes
-from .atomic import file_hash_or_none
+from .atomic import file_hash_or_none, file_stat
 from .cache import Cache, fingerprint
 from .config import ConfigError, Settings, find_settings
 from .diagnostics import Diagnostic
@@ -163,9 +163,9 @@ def _inputs(paths: Sequence[Path], media: list[str], decks: str | None) -> str |
     digest.add(decks)
     for root in sorted({source.root for source in find_sources(paths)[0]}):
         digest.add(root, file_hash_or_none(root / STATE_FILE))
-    digest.add(*_stat(default_ledger_folder() / LEDGER_FILE))
+    digest.add(*file_stat(default_ledger_folder() / LEDGER_FILE))
     for path in media:
-        digest.add(path, *_stat(Path(path)))
+        digest.add(path, *file_stat(Path(path)))
     return digest.hexdigest()
 
 
@@ -178,12 +178,3 @@ class _Digest:
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
-
-
-def _stat(path: Path) -> tuple[int, int, int] | tuple[()]:
-    """A file's size, modification time and inode: what changes when it is written."""
-    try:
-        status = path.stat()
-    except (OSError, ValueError):
-        return ()
-    return status.st_size, status.st_mtime_ns, status.st_ino

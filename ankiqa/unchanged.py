@@ -22,7 +22,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .atomic import file_hash_or_none
+from .atomic import file_hash_or_none, file_stat
 from .cache import Cache, fingerprint
 from .config import Settings
 from .diagnostics import WARNING, Diagnostic
@@ -90,7 +90,7 @@ class FileRecord:
         return cls(notes, diagnostics, media)
 
     def media_unchanged(self) -> bool:
-        return all(_stat(Path(path)) == stat for path, stat in self.media.items())
+        return all(file_stat(Path(path)) == stat for path, stat in self.media.items())
 
 
 def _note(values: list) -> RecordedNote:
@@ -153,14 +153,5 @@ def remember(
         return
     if any(problem.severity != WARNING for problem in findings.problems):
         return
-    media = {str(path): _stat(path) for path in sorted(findings.media)}
+    media = {str(path): file_stat(path) for path in sorted(findings.media)}
     known.put_deck_file(key, FileRecord(notes, findings.problems, media).to_json())
-
-
-def _stat(path: Path) -> list[int]:
-    """A file's size, modification time and inode, or [] if it is not there."""
-    try:
-        status = path.stat()
-    except (OSError, ValueError):
-        return []
-    return [status.st_size, status.st_mtime_ns, status.st_ino]
