@@ -233,15 +233,18 @@ def _plan(
     type_mods: dict[str, int] = {}
     for source, notes in parts:
         state, file = project.states[source.root], source.relative.as_posix()
+        resolved = str(source.path.resolve())
         for note in notes:
             there = in_anki.get(note.guid)
             if note.note_type.kind in changed:
                 status = OTHER_TYPE
             else:
                 entry = state.questions.get(note.question_id)
-                exported = [ledger.last.get(note.guid), entry and (entry.hash, entry.mod)]
-                status = _status(note, there, pushed.get(note.guid), exported, force)
-            planned = _Planned(note, status, str(source.path.resolve()), there)
+                exported: list[tuple[str | None, int]] = [(entry.hash, entry.mod)] if entry else []
+                exported += [ledger.last[note.guid]] if note.guid in ledger.last else []
+                last = max(exported, key=lambda record: record[1], default=None)
+                status = _status(note, there, pushed.get(note.guid), last, force)
+            planned = _Planned(note, status, resolved, there)
             plan.append(planned)
             if status == CONFLICT:
                 continue
@@ -258,9 +261,11 @@ def _status(
     note: NoteData,
     there: InAnki | None,
     pushed: Pushed | None,
-    exported: list,
+    exported: tuple[str | None, int] | None,
     force: bool,
 ) -> str:
+    """The note's status (see the module's docstring); `exported` is ankiqa's latest
+    record of what it last exported for the note (content hash, `mod`), if any."""
     if there is None:
         return NEW
     if there.notetype_id != note.note_type.id:
@@ -274,11 +279,9 @@ def _status(
         if not edited:
             return UPDATED if changed else UNCHANGED
     else:  # never pushed here: edited if changed later than the last export
-        records = [record for record in exported if record]
-        last = max(records, key=lambda record: record[1], default=None)
-        if last is None or there.mod <= last[1]:
+        if exported is None or there.mod <= exported[1]:
             return UPDATED
-        changed = content != last[0]
+        changed = content != exported[0]
     if not changed:
         return KEPT
     return FORCED if force else CONFLICT
