@@ -188,6 +188,7 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_BLOCK = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1", re.MULTILINE | re.DOTALL)
 _HEADING = re.compile(r"#{1,3}(\s|$)")
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+_SRC = re.compile(r'\bsrc\s*=\s*"', re.IGNORECASE)  # raw HTML
 _INLINE = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]*?\S)\$(?!\d)")
 
 
@@ -197,7 +198,9 @@ def to_ankdown(seed_text: str) -> tuple[str, int]:
     ankdown reads cards separated by `---` lines, with a `%` line between front and back,
     and TeX between `\\(…\\)` and `\\[…\\]` rather than dollars. Other headings and the
     id lines are on no card, as in ankiqa. For a deck the benchmark did not write, the
-    conversion is close, not exact (dollars in code spans become brackets, say).
+    conversion is close, not exact (dollars in code spans become brackets, say). Images
+    become links there: ankdown packs every `src="…"` as a local file, and fails on a
+    remote or missing one.
     """
     cards: list[tuple[str, list[str]]] = []
     fence = ""
@@ -221,7 +224,8 @@ def to_ankdown(seed_text: str) -> tuple[str, int]:
 
 
 def _math(markdown: str) -> str:
-    """`$…$` and `$$…$$` outside fenced code as `\\(…\\)` and `\\[…\\]`."""
+    """`$…$` and `$$…$$` outside fenced code as `\\(…\\)` and `\\[…\\]`, and images there
+    as links (see `to_ankdown`)."""
     pieces, end = [], 0
     for block in _CODE_BLOCK.finditer(markdown):
         pieces += [_brackets(markdown[end : block.start()]), block.group()]
@@ -231,5 +235,7 @@ def _math(markdown: str) -> str:
 
 
 def _brackets(markdown: str) -> str:
+    markdown = markdown.replace("![", "[")
+    markdown = _SRC.sub('data-url="', markdown)
     markdown = _DISPLAY.sub(lambda m: "\\[" + m.group(1) + "\\]", markdown)
     return _INLINE.sub(lambda m: "\\(" + m.group(1) + "\\)", markdown)
