@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from mistletoe import Document, block_token, span_token
-from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading
+from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading, Paragraph
 
 from . import split
 from .cache import Cache
@@ -45,6 +45,7 @@ from .tokens import (
     BLOCK_TOKENS,
     MAX_CLOZE,
     FootnoteDefinition,
+    MathBlock,
     find_clozes,
     gfm_syntax,
     normalize_label,
@@ -377,9 +378,12 @@ class _Reader:
             self._deck = "::".join(parts) or path.stem
         return self._deck
 
-    def parse(self, text: str, at_cut: bool) -> tuple[list[str], Document] | None:
+    def parse(
+        self, text: str, at_cut: bool, math_follows: bool
+    ) -> tuple[list[str], Document] | None:
         """A piece's lines and blocks, or None when it is to end at a cut (see `split`)
-        and its last line is no top-level heading. Raises _Unreadable."""
+        and its last line is no top-level heading, or a `$$` left open before it may be
+        closed after it. Raises _Unreadable."""
         lines = [line + "\n" for line in text.split("\n")[:-1]]
         hostile = hostile_line(self.path, lines)
         if hostile is not None:
@@ -393,6 +397,8 @@ class _Reader:
         if at_cut:
             last = document.children[-1] if document.children else None
             if not (isinstance(last, Heading) and last.line_number == len(lines)):
+                return None
+            if math_follows and _math_left_open(document, lines):
                 return None
             document.children = document.children[:-1]
             lines.pop()
@@ -751,6 +757,15 @@ def _code_lines(tokens: list[BlockToken]) -> Iterator[int]:
             yield from range(token.line_number, token.line_number + token.content.count("\n"))
         elif isinstance(token, BlockToken) and token.children:
             yield from _code_lines([t for t in token.children if isinstance(t, BlockToken)])
+
+
+def _math_left_open(document: Document, lines: list[str]) -> bool:
+    """Whether a `$$` line was read as text at the top level: math left open, which a
+    later `$$` line would close."""
+    return any(
+        isinstance(token, Paragraph) and MathBlock.start(lines[token.line_number - 1])
+        for token in document.children
+    )
 
 
 @contextmanager

@@ -9,6 +9,10 @@ each piece is read together with the next piece's first line, and the cut holds 
 that line comes out as a heading. If it does not, the piece takes in the next one, and
 twice as much text each time, up to MAX_PIECE_CHARS. Longer text without a heading is
 refused before it is read.
+
+One block looks past a heading: `$$` math is math only if a later line closes it, so a
+`$$` left open in the piece may still be closed after the cut, with the heading inside
+the math. The reader is told when a `$$` line follows the cut, and then refuses it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ PIECE_CHARS = 1_000_000  # what one reading takes: about 2,000 questions
 _HEADING = re.compile(r"^#{1,3}(?=[ \t\n]|\Z)", re.MULTILINE)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
 _MATH_FENCE = re.compile(r"^ {0,3}\$\$[ \t]*$", re.MULTILINE)
+_MATH_CLOSER = re.compile(r"^[^\S\n]*\$\$[^\S\n]*$", re.MULTILINE)  # as indented as it likes
 
 Read = TypeVar("Read")
 
@@ -48,14 +53,17 @@ class TooLong(Exception):
 
 
 def pieces(
-    text: str, read: Callable[[str, bool], Read | None], size: int = 0
+    text: str, read: Callable[[str, bool, bool], Read | None], size: int = 0
 ) -> Iterator[Piece[Read]]:
     """`text` (lines ending in "\\n") read in pieces of about `size` characters (PIECE_CHARS
-    by default). `read(piece, ends_at_cut)`: when `ends_at_cut`, the piece's last line is
-    the next piece's first, and `read` gives None unless it reads as a top-level heading
-    (what it read of that line is then for nothing). Raises TooLong."""
+    by default). `read(piece, ends_at_cut, math_follows)`: when `ends_at_cut`, the piece's
+    last line is the next piece's first, and `read` gives None unless it reads as a
+    top-level heading (what it read of that line is then for nothing), and, when
+    `math_follows` (a `$$` line comes after the cut), unless no `$$` is left open before
+    it. Raises TooLong."""
     size = size or PIECE_CHARS
     cuts = _cuts(text)
+    last_math = max((m.start() for m in _MATH_CLOSER.finditer(text)), default=-1)
     start, line = 0, 1
     while start < len(text):
         step = size
@@ -66,9 +74,9 @@ def pieces(
                 last = max(start, *cuts[bisect.bisect_left(cuts, start) : index][-1:])
                 raise TooLong(line + text.count("\n", start, last), cut - last)
             if cut == len(text):
-                result = read(text[start:], False)
+                result = read(text[start:], False, False)
                 break
-            result = read(text[start : text.index("\n", cut) + 1], True)
+            result = read(text[start : text.index("\n", cut) + 1], True, last_math > cut)
             if result is not None:
                 break
             step *= 2

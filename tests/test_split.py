@@ -16,7 +16,7 @@ from ankiqa.parse import parse_deck
 PIECES = ["# T\n", "## S\n", "### Q\n", "#### D\n", "#\n", "```\n", "~~~\n", "    ", "> ", "- "]
 PIECES += ["<div>\n", "</div>\n", "<!--\n", "-->\n", "\n", "text\n", "---\n", "===\n", "`", "|a|\n"]
 PIECES += ["|-|\n", "[x]\n", "[x]: /u\n", "[^n]\n", "[^n]: note [x]\n", "$$\n", "{{c1::x}}\n"]
-PIECES += ["question id: a\n", "question id: b\n", "tags: t\n", "\t\x01", "\x00"]
+PIECES += ["     $$\n", "question id: a\n", "question id: b\n", "tags: t\n", "\t\x01", "\x00"]
 MARKDOWN = st.lists(st.sampled_from(PIECES), max_size=80).map("".join)
 
 
@@ -29,6 +29,8 @@ def in_pieces(text: str, chars: int) -> object:
 @given(MARKDOWN, st.integers(1, 40))
 @example("$$\n# T\n$$\n", 1)  # math counts only once closed: no cut inside it
 @example("$$\n# T\n```\n$$\n", 1)  # a fence inside math is TeX
+@example("</div>\n$$\n\n$$\n### Q\n$$\n", 1)  # HTML's `$$` is no math: the next opens
+@example("$$\n### Q\n     $$\n", 1)  # any indent closes math
 def test_a_file_read_in_pieces_is_read_as_it_is_whole(text: str, chars: int) -> None:
     assert in_pieces(text, chars) == in_pieces(text, 10**9)
 
