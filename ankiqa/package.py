@@ -9,7 +9,6 @@ partial package.
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import json
 import shutil
@@ -70,7 +69,7 @@ def package_inputs(
     type_mods: Mapping[str, int],
     styles: tuple[str, str],
 ) -> str:
-    """A hash of everything `package_bytes` builds from, given each note as (kind, GUID,
+    """A hash of everything `write_package_to` builds from, given each note as (kind, GUID,
     content hash (`state.content_hash`), mod, media files as (name, path)); media files
     count by their names, which hash their bytes. Equal hashes, equal packages (for one
     version of ankiqa: see `cache`)."""
@@ -81,18 +80,6 @@ def package_inputs(
     return digest.hexdigest()
 
 
-def package_bytes(
-    notes: Sequence[NoteData],
-    mods: Mapping[str, int],
-    type_mods: Mapping[str, int],
-    styles: tuple[str, str],
-) -> bytes:
-    """The `.apkg` holding `notes`: the same arguments always give the same bytes."""
-    buffer = io.BytesIO()
-    write_package_to(buffer, InMemory(notes), mods, type_mods, styles)
-    return buffer.getvalue()
-
-
 def write_package_to(
     file: BinaryIO,
     notes: PackageNotes,
@@ -100,9 +87,9 @@ def write_package_to(
     type_mods: Mapping[str, int],
     styles: tuple[str, str],
 ) -> None:
-    """Write the `.apkg` of `package_bytes` to `file`, a block at a time, reading the
-    notes as it writes them: the notes and the collection of a large deck are on disk
-    (see `spool`), never whole in memory."""
+    """Write the `.apkg` holding `notes` to `file`, a block at a time, reading the notes
+    as it writes them: the notes and the collection of a large deck are on disk (see
+    `spool`), never whole in memory. The same arguments always give the same bytes."""
     models = {kind: NOTE_TYPES[kind].model(mod, styles) for kind, mod in type_mods.items()}
     timestamp = max([*type_mods.values(), *mods.values()])
     media: dict[str, Path] = {}

@@ -12,8 +12,8 @@ from conftest import SEED_DECKS, write_rich_deck
 
 import ankiqa
 from ankiqa import pipeline
-from ankiqa.package import package_bytes, write_package_to
-from ankiqa.spool import NoteSpool
+from ankiqa.package import write_package_to
+from ankiqa.spool import InMemory, NoteSpool
 from ankiqa.state import STATE_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,5 +141,7 @@ def test_notes_spooled_on_disk_make_the_bytes_of_notes_in_memory(tmp_path):
     finally:
         spool.close()
 
-    assert spooled.getvalue() == package_bytes(notes, mods, type_mods, styles)
+    listed = io.BytesIO()
+    write_package_to(listed, InMemory(notes), mods, type_mods, styles)
+    assert spooled.getvalue() == listed.getvalue()
     assert len(type_mods) == 3
