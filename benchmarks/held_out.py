@@ -14,11 +14,11 @@ then times it.
 from __future__ import annotations
 
 import argparse
+import bisect
 import random
 import re
 import sys
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 import ankiqa
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     questions = _unique(sections, args.questions + args.questions // 20 + 10)
     rng = random.Random(args.seed)
     for _ in range(5):  # leaving a question out can change how the next one reads
-        kept = _without_errors(_write(args.out, questions, args.files, rng))
+        kept = _without_errors(questions, _write(args.out, questions, args.files, rng))
         if len(kept) == len(questions):
             break
         questions = kept
@@ -108,49 +108,43 @@ def _unique(sections: list[Question], count: int) -> list[Question]:
     return questions[:count]
 
 
-def _write(out: Path, questions: list[Question], files: int, rng: random.Random) -> list[Path]:
+def _write(
+    out: Path, questions: list[Question], files: int, rng: random.Random
+) -> dict[Path, list[int]]:
+    """Write the deck files; give the line of each question's heading, by file."""
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.md"):
         old.unlink()
     per = -(-len(questions) // files)
-    paths = []
+    written: dict[Path, list[int]] = {}
     for number in range(files):
-        parts = [f"# Held-out {number}\n\n"]
+        parts, line, starts = [f"# Held-out {number}\n\n"], 3, []
         for heading, answer in questions[number * per : (number + 1) * per]:
             question_id = uuid.UUID(int=rng.getrandbits(128), version=4)
             parts.append(f"### {heading}\n\n{answer}\n\nquestion id: {question_id}\n\n")
-        paths.append(out / f"held-out-{number:03}.md")
-        paths[-1].write_text("".join(parts), encoding="utf-8")
-    return paths
+            starts.append(line)
+            line += parts[-1].count("\n")
+        path = out / f"held-out-{number:03}.md"
+        path.write_text("".join(parts), encoding="utf-8")
+        written[path] = starts
+    return written
 
 
-def _without_errors(paths: list[Path]) -> list[Question]:
-    """The written questions that `ankiqa check` finds no error in, in order. A question
-    is left out with the one before it, whose open fence may have swallowed its id."""
-    bad: dict[Path, set[int]] = defaultdict(set)
-    for diagnostic in ankiqa.check_decks(paths, use_cache=False):
+def _without_errors(questions: list[Question], written: dict[Path, list[int]]) -> list[Question]:
+    """The questions that `ankiqa check` finds no error in, in order. A question is left
+    out with the one before it, whose open fence may have swallowed its id."""
+    first, count = {}, 0  # the index in `questions` of each file's first question
+    for path, starts in written.items():
+        first[path], count = count, count + len(starts)
+    dropped: set[int] = set()
+    for diagnostic in ankiqa.check_decks(list(written), use_cache=False):
         if diagnostic.severity == "error":
-            bad[diagnostic.path].add(diagnostic.line)
-    kept: list[Question] = []
-    for path in paths:
-        lines = path.read_text(encoding="utf-8").split("\n")
-        starts = [n for n, line in enumerate(lines, 1) if line.startswith("### ")]
-        dropped = set()
-        for line in bad[path]:
-            index = max([i for i, start in enumerate(starts) if start <= line] or [0])
+            starts = written[diagnostic.path]
+            index = first[diagnostic.path] + max(
+                bisect.bisect_right(starts, diagnostic.line) - 1, 0
+            )
             dropped |= {index, max(index - 1, 0)}
-        for index, start in enumerate(starts):
-            if index not in dropped:
-                end = starts[index + 1] if index + 1 < len(starts) else len(lines) + 1
-                kept.append(_question(lines[start - 1 : end - 1]))
-    return kept
-
-
-def _question(lines: list[str]) -> Question:
-    """A written question read back: its heading, and its answer without the id line."""
-    body = "\n".join(lines[1:]).strip()
-    answer = body[: body.rindex("question id:")].strip()
-    return lines[0][4:], answer
+    return [question for index, question in enumerate(questions) if index not in dropped]
 
 
 if __name__ == "__main__":
