@@ -2,7 +2,8 @@
 
 Parsing, rendering and checking are most of an export's time. The cache maps a hash of
 a deck file's bytes to its parsed questions, and of a question's Markdown to the HTML it
-rendered to, and remembers which questions `check` found nothing in, and what each deck
+rendered to, and remembers which questions `check` found nothing in (or only warnings,
+which it keeps), and what each deck
 file gave the last export (see `unchanged`) and each package was built from; every entry is
 also keyed by a hash of the code and library versions that made it. It lives in the
 user's cache folder, not in the project: deleting it only costs time, and a cache that
@@ -59,6 +60,7 @@ class Writes:
 
     fields: list[tuple[str, str, str]] = field(default_factory=list)  # (key, front, back)
     clean: list[tuple[str]] = field(default_factory=list)
+    warned: list[tuple[str, str]] = field(default_factory=list)  # (key, warnings as JSON)
     parsed: list[tuple[str, str]] = field(default_factory=list)
     exports: list[tuple[str, str]] = field(default_factory=list)
     packages: list[tuple[str, str, str]] = field(default_factory=list)
@@ -66,7 +68,15 @@ class Writes:
 
     def __bool__(self) -> bool:
         return any(
-            (self.fields, self.clean, self.parsed, self.exports, self.packages, self.deck_files)
+            (
+                self.fields,
+                self.clean,
+                self.warned,
+                self.parsed,
+                self.exports,
+                self.packages,
+                self.deck_files,
+            )
         )
 
 
@@ -93,6 +103,7 @@ class Cache:
             db.execute("pragma journal_mode=wal")
             db.execute("create table if not exists fields (key text primary key, front, back)")
             db.execute("create table if not exists clean (key text primary key)")
+            db.execute("create table if not exists warned (key text primary key, warnings text)")
             db.execute("create table if not exists parsed (key text primary key, deck_file text)")
             db.execute("create table if not exists exports (key text primary key, record text)")
             db.execute(
@@ -130,6 +141,15 @@ class Cache:
     def mark_clean(self, inputs: tuple[str, ...]) -> None:
         if self._db is not None:
             self._writes.clean.append((_key(inputs),))
+
+    def warnings(self, inputs: tuple[str, ...]) -> str | None:
+        """What `put_warnings` stored under these inputs: the warnings `check` found in a
+        question, as JSON (the caller checks it: a cache is never trusted)."""
+        return None if self._db is None else self._text(_WARNED, _key(inputs))
+
+    def put_warnings(self, inputs: tuple[str, ...], warnings: str) -> None:
+        if self._db is not None:
+            self._writes.warned.append((_key(inputs), warnings))
 
     def parsed(self, key: str) -> str | None:
         """What `put_parsed` stored under `key`: a parsed deck file as JSON (data, never
@@ -202,6 +222,7 @@ class Cache:
                     "insert or replace into fields values (?, ?, ?)", writes.fields
                 )
                 self._db.executemany("insert or ignore into clean values (?)", writes.clean)
+                self._db.executemany("insert or replace into warned values (?, ?)", writes.warned)
                 self._db.executemany("insert or replace into parsed values (?, ?)", writes.parsed)
                 self._db.executemany("insert or replace into exports values (?, ?)", writes.exports)
                 self._db.executemany(
@@ -226,6 +247,9 @@ class Cache:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         self._db = None
+
+
+_WARNED = "select warnings from warned where key=?"
 
 
 def _key(inputs: tuple[str, ...]) -> str:

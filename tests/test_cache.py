@@ -115,7 +115,31 @@ def test_check_rereads_only_what_it_cannot_trust(tmp_path, monkeypatch):
     read.clear()
     (decks / "dot.png").unlink()
     assert codes() == ["unknown-language", "image-not-found"]
-    assert read == ["code-1", "picture-1"]  # a finding is always re-read, and so are images
+    assert read == ["picture-1"]  # warnings are kept, images are re-read: files change
+
+    read.clear()
+    text = (decks / "d.md").read_text(encoding="utf-8")
+    (decks / "d.md").write_text("# Title\n\n\n" + text, encoding="utf-8")
+    found = ankiqa.check_project(load_project([decks]), tmp_path / "cache")
+    assert [d.line for d in found if d.code == "unknown-language"] == [12]  # 3 lines lower
+    assert read == ["picture-1"]
+
+
+def test_a_damaged_record_of_warnings_is_read_again(tmp_path, monkeypatch):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    markdown = "### Unknown language?\n\n```nosuchlanguage\nx\n```\n\nquestion id: code-1\n"
+    (decks / "d.md").write_text(markdown, encoding="utf-8")
+
+    def codes() -> list[str]:
+        found = ankiqa.check_project(load_project([decks]), tmp_path / "cache")
+        return [d.code for d in found if d.code != "malformed-id"]
+
+    assert codes() == ["unknown-language"]
+    for damaged in ("[[1, 1, 'unknown-language']]", '[[1, 1, "no-such-code", "x"]]', "[]"):
+        with sqlite3.connect(next((tmp_path / "cache").glob("render-*.sqlite"))) as db:
+            assert db.execute("update warned set warnings = ?", (damaged,)).rowcount == 1
+        assert codes() == ["unknown-language"]
 
 
 def test_a_warm_cache_starts_no_worker_processes(decks: Path, tmp_path, monkeypatch):
