@@ -65,6 +65,7 @@ _YES = frozenset({"yes", "true", "on"})
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
+SPOOL_FROM = 1_000_000  # characters: the questions of a larger deck file wait on disk
 _QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL: see nul-character
 _DEFINITION_LINE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S")
@@ -119,9 +120,10 @@ def read_deck_parts(
 ) -> Iterator[DeckFile]:
     """`read_deck_file` in parts, each with some of the file's questions, in order, and
     every one of its diagnostics. A file larger than one piece (see `split`) is read whole
-    before the first part is given, its questions kept in a temporary file, so that memory
-    holds one piece and one part of it; such a file is cached a piece at a time (see
-    `_PieceRecord`): after an edit, only the pieces that changed are parsed again."""
+    before the first part is given, its questions kept in a temporary file if it is over
+    SPOOL_FROM characters, so that memory holds one piece and one part of it; such a file
+    is cached a piece at a time (see `_PieceRecord`): after an edit, only the pieces that
+    changed are parsed again."""
     path = Path(path)
     data = read_bytes(path)
     text = data if isinstance(data, Diagnostic) else decode(data, path)
@@ -131,7 +133,8 @@ def read_deck_parts(
         return
     if len(text) > split.PIECE_CHARS:
         with Cache(cache) as known:
-            deck = _read(text, path, deck_prefix, on_disk=True, known=known)
+            on_disk = len(text) > SPOOL_FROM
+            deck = _read(text, path, deck_prefix, on_disk=on_disk, known=known)
         del text
         with deck:
             yield from deck.parts()
