@@ -101,6 +101,8 @@ class Cache:
                     stale.unlink(missing_ok=True)
             db = sqlite3.connect(folder / name, timeout=30)
             db.execute("pragma journal_mode=wal")
+            # A crash may lose the last writes, never the file: fine for a cache.
+            db.execute("pragma synchronous=normal")
             db.execute("create table if not exists fields (key text primary key, front, back)")
             db.execute("create table if not exists clean (key text primary key)")
             db.execute("create table if not exists warned (key text primary key, warnings text)")
