@@ -177,6 +177,16 @@ class Cache:
         )
         return Fields(front, back, signed)
 
+    def has_fields(self, inputs: tuple[str, ...]) -> bool:
+        """Whether `get` may give fields for `inputs`, without reading or checking them."""
+        if self._db is None:
+            return False
+        try:
+            query = "select 1 from fields where key=?"
+            return self._db.execute(query, (_key(inputs),)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
     def put(self, inputs: tuple[str, ...], front: str, back: str) -> None:
         """Keep the fields rendered from `inputs`, sanitized: signed as such."""
         if self._db is not None:

@@ -68,7 +68,7 @@ def run(part: Part, cache: Path | None) -> Done:
             known_found = known_problems(question, unreadable, known) if part.check else []
             render = part.render and question.id is not None
             trees = None
-            if known_found is None and render and known.get(question.render_key) is None:
+            if known_found is None and render and not known.has_fields(question.render_key):
                 with contextlib.suppress(RecursionError):  # read_question reports it
                     trees = question_trees(question)
             if known_found is None:
@@ -127,7 +127,7 @@ def _to_parse(part: Part, known: Cache) -> int:
     for question in part.deck_file.questions:
         key = question.render_key
         to_check = part.check and known_problems(question, [], known) is None
-        to_render = part.render and question.id and known.get(key) is None
+        to_render = part.render and question.id and not known.has_fields(key)
         count += bool(to_check or to_render)
     return count
 
