@@ -430,7 +430,7 @@ class _Reader:
         record = None
         if recorded is not None:
             record = _PieceRecord.from_json(recorded, self.path, self.lines_read)
-        if record is not None:
+        if record is not None and record.lines == text.count("\n") - at_cut:
             return record
         parsed = self.parse(text, at_cut)
         return None if parsed is None else (key, *parsed)
@@ -448,8 +448,10 @@ class _Reader:
         return digest.hexdigest()
 
     def keep(self, key: str | None, record: _PieceRecord | None) -> None:
+        """Record a piece in the cache, now: a large file's records are not held till its end."""
         if self.known is not None and key is not None and record is not None:
             self.known.put_parsed(key, record.to_json())
+            self.known.write(self.known.pending())
 
     def replay(self, record: _PieceRecord) -> None:
         """What `read_piece` did with the piece `record` was made of."""

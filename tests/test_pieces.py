@@ -138,12 +138,23 @@ def test_an_id_of_an_unchanged_piece_used_again_in_another_file_is_an_error(proj
     assert codes == {("big.md", "duplicate-id"), ("small.md", "duplicate-id")}
 
 
-def test_a_damaged_piece_record_is_parsed_again(project, parsed) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "deck_file = '{\"questions\": 1}'",  # not a record
+        "deck_file = json_set(deck_file, '$.lines', 3)",  # its line count is not its text's
+        "deck_file = json_set(deck_file, '$.title', 3)",  # not a title
+    ],
+)
+def test_a_damaged_piece_record_is_parsed_again(project, parsed, damage) -> None:
     """A cache is never trusted: a record that is not what `to_json` writes is not used."""
     with Cache(default_folder()) as known:
         assert known._db is not None
-        known._db.execute("update parsed set deck_file = '{\"questions\": 1}'")
+        known._db.execute(f"update parsed set {damage} where deck_file like '%\"offset\"%'")
         known._db.commit()
     edit(big(project), "Answer 20.", "Answer 20, edited.")
     export(project, now=T1)
-    assert len(parsed) > 4
+    warm = list(parsed)
+    parsed.clear()
+    parse.read_deck_file(big(project))  # without a cache: every piece
+    assert warm == parsed
