@@ -697,6 +697,7 @@ class _PieceRecord:
             questions.append((moved, sorted(labels)))
         section = self.section and (self.section[0] - offset, self.section[1])
         record = {**self.__dict__, "questions": questions, "section": section}
+        del record["offset"]  # where the piece is now is not the record's
         return json.dumps(record, ensure_ascii=False)
 
     @classmethod

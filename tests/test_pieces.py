@@ -150,7 +150,7 @@ def test_a_damaged_piece_record_is_parsed_again(project, parsed, damage) -> None
     """A cache is never trusted: a record that is not what `to_json` writes is not used."""
     with Cache(default_folder()) as known:
         assert known._db is not None
-        known._db.execute(f"update parsed set {damage} where deck_file like '%\"offset\"%'")
+        known._db.execute(f"update parsed set {damage} where deck_file like '%\"definitions\"%'")
         known._db.commit()
     edit(big(project), "Answer 20.", "Answer 20, edited.")
     export(project, now=T1)
