@@ -29,7 +29,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import NamedTuple
@@ -127,7 +127,6 @@ class Cache:
     def __init__(self, folder: Path | None):
         self._db: sqlite3.Connection | None = None
         self._writes = Writes()
-        self._signing_key: bytes | None = None
         if folder is None:
             return
         name = f"render-{fingerprint()}.sqlite"
@@ -155,7 +154,6 @@ class Cache:
             self._db = db
         except (OSError, sqlite3.Error):
             return
-        self._signing_key = signing_key()
 
     def get(self, inputs: tuple[str, ...]) -> Fields | None:
         """The fields rendered before from `inputs` (a question's `render_key`)."""
@@ -176,6 +174,11 @@ class Cache:
             and hmac.compare_digest(mac, self._mac(key, front, back))
         )
         return Fields(front, back, signed)
+
+    @cached_property
+    def _signing_key(self) -> bytes | None:
+        """`signing_key`, read (or made) when fields are first read or kept."""
+        return signing_key()
 
     def has_fields(self, inputs: tuple[str, ...]) -> bool:
         """Whether `get` may give fields for `inputs`, without reading or checking them."""
