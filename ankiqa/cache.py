@@ -2,7 +2,8 @@
 
 Parsing, rendering and checking are most of an export's time. The cache maps a hash of
 a deck file's bytes to its parsed questions, and of a question's Markdown to the HTML it
-rendered to, and remembers which questions `check` found nothing in, and what each deck
+rendered to, and remembers which questions `check` found nothing in (or only warnings,
+which it keeps), and what each deck
 file gave the last export (see `unchanged`) and each package was built from; every entry is
 also keyed by a hash of the code and library versions that made it. It lives in the
 user's cache folder, not in the project: deleting it only costs time, and a cache that
@@ -10,24 +11,35 @@ cannot be opened or written is simply not used.
 
 Writes are buffered and written in one short transaction: worker processes hand theirs
 to the main process (`pending`, `write`) instead of waiting for each other's lock.
+
+The cache may be shared, so nothing read from it is trusted: rendered fields go through
+the sanitizer again, unless they carry a signature made with a key that only this user
+can read (`signing_key`, in the user's data folder, not in the cache). Only this code,
+which sanitized them when it rendered them, makes such signatures.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
+import secrets
 import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import NamedTuple
+
+from .ledger import default_folder as default_data_folder
 
 CACHE_ENV = "ANKIQA_CACHE_DIR"
 STALE_AFTER = 30 * 24 * 3600  # seconds
 _LIBRARIES = ("mistletoe", "pygments", "nh3", "genanki")  # what renders, and what packages
+KEY_FILE = "cache-key"
 
 
 def default_folder() -> Path:
@@ -53,12 +65,41 @@ def fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def signing_key() -> bytes | None:
+    """The key that signs the fields this user's ankiqa rendered, made once: 32 random
+    bytes in the user's data folder, readable by the user alone. None when it cannot be
+    made or read, or others may read it: then no field is trusted."""
+    path = default_data_folder() / KEY_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(secrets.token_bytes(32))
+        with path.open("rb") as file:
+            if os.name == "posix" and os.fstat(file.fileno()).st_mode & 0o077:
+                return None
+            key = file.read(33)
+    except OSError:
+        return None
+    return key if len(key) == 32 else None
+
+
+class Fields(NamedTuple):
+    """A question's fields as the cache holds them."""
+
+    front: str
+    back: str
+    signed: bool  # rendered, and sanitized, by this code for this user (see `signing_key`)
+
+
 @dataclass
 class Writes:
     """Rows a cache has not written yet."""
 
-    fields: list[tuple[str, str, str]] = field(default_factory=list)  # (key, front, back)
+    fields: list[tuple[str, str, str, str]] = field(default_factory=list)  # key, front, back, mac
     clean: list[tuple[str]] = field(default_factory=list)
+    warned: list[tuple[str, str]] = field(default_factory=list)  # (key, warnings as JSON)
     parsed: list[tuple[str, str]] = field(default_factory=list)
     exports: list[tuple[str, str]] = field(default_factory=list)
     packages: list[tuple[str, str, str]] = field(default_factory=list)
@@ -66,7 +107,15 @@ class Writes:
 
     def __bool__(self) -> bool:
         return any(
-            (self.fields, self.clean, self.parsed, self.exports, self.packages, self.deck_files)
+            (
+                self.fields,
+                self.clean,
+                self.warned,
+                self.parsed,
+                self.exports,
+                self.packages,
+                self.deck_files,
+            )
         )
 
 
@@ -91,8 +140,11 @@ class Cache:
                     stale.unlink(missing_ok=True)
             db = sqlite3.connect(folder / name, timeout=30)
             db.execute("pragma journal_mode=wal")
-            db.execute("create table if not exists fields (key text primary key, front, back)")
+            # A crash may lose the last writes, never the file: fine for a cache.
+            db.execute("pragma synchronous=normal")
+            db.execute("create table if not exists fields (key text primary key, front, back, mac)")
             db.execute("create table if not exists clean (key text primary key)")
+            db.execute("create table if not exists warned (key text primary key, warnings text)")
             db.execute("create table if not exists parsed (key text primary key, deck_file text)")
             db.execute("create table if not exists exports (key text primary key, record text)")
             db.execute(
@@ -103,19 +155,54 @@ class Cache:
         except (OSError, sqlite3.Error):
             return
 
-    def get(self, inputs: tuple[str, ...]) -> tuple[str, str] | None:
+    def get(self, inputs: tuple[str, ...]) -> Fields | None:
         """The fields rendered before from `inputs` (a question's `render_key`)."""
         if self._db is None:
             return None
+        key = _key(inputs)
         try:
-            key = _key(inputs)
-            return self._db.execute("select front, back from fields where key=?", (key,)).fetchone()
+            query = "select front, back, mac from fields where key=?"
+            row = self._db.execute(query, (key,)).fetchone()
         except sqlite3.Error:
             return None
+        if row is None or not all(isinstance(value, str) for value in row[:2]):
+            return None
+        front, back, mac = row
+        signed = (
+            self._signing_key is not None
+            and isinstance(mac, str)
+            and hmac.compare_digest(mac, self._mac(key, front, back))
+        )
+        return Fields(front, back, signed)
+
+    @cached_property
+    def _signing_key(self) -> bytes | None:
+        """`signing_key`, read (or made) when fields are first read or kept."""
+        return signing_key()
+
+    def has_fields(self, inputs: tuple[str, ...]) -> bool:
+        """Whether `get` may give fields for `inputs`, without reading or checking them."""
+        if self._db is None:
+            return False
+        try:
+            query = "select 1 from fields where key=?"
+            return self._db.execute(query, (_key(inputs),)).fetchone() is not None
+        except sqlite3.Error:
+            return False
 
     def put(self, inputs: tuple[str, ...], front: str, back: str) -> None:
+        """Keep the fields rendered from `inputs`, sanitized: signed as such."""
         if self._db is not None:
-            self._writes.fields.append((_key(inputs), front, back))
+            key = _key(inputs)
+            self._writes.fields.append((key, front, back, self._mac(key, front, back)))
+
+    def _mac(self, key: str, front: str, back: str) -> str:
+        """The signature of a row of fields for this version of ankiqa ("" without a key)."""
+        if self._signing_key is None:
+            return ""
+        row = f"{fingerprint()}\0{key}\0{len(front)}\0{front}{back}"
+        data = row.encode("utf-8", "surrogatepass")
+        return hmac.new(self._signing_key, data, hashlib.sha256).hexdigest()
 
     def is_clean(self, inputs: tuple[str, ...]) -> bool:
         """Whether `check` found nothing in this question (its `render_key`) before."""
@@ -130,6 +217,15 @@ class Cache:
     def mark_clean(self, inputs: tuple[str, ...]) -> None:
         if self._db is not None:
             self._writes.clean.append((_key(inputs),))
+
+    def warnings(self, inputs: tuple[str, ...]) -> str | None:
+        """What `put_warnings` stored under these inputs: the warnings `check` found in a
+        question, as JSON (the caller checks it: a cache is never trusted)."""
+        return None if self._db is None else self._text(_WARNED, _key(inputs))
+
+    def put_warnings(self, inputs: tuple[str, ...], warnings: str) -> None:
+        if self._db is not None:
+            self._writes.warned.append((_key(inputs), warnings))
 
     def parsed(self, key: str) -> str | None:
         """What `put_parsed` stored under `key`: a parsed deck file as JSON (data, never
@@ -199,9 +295,10 @@ class Cache:
         try:
             with self._db:
                 self._db.executemany(
-                    "insert or replace into fields values (?, ?, ?)", writes.fields
+                    "insert or replace into fields values (?, ?, ?, ?)", writes.fields
                 )
                 self._db.executemany("insert or ignore into clean values (?)", writes.clean)
+                self._db.executemany("insert or replace into warned values (?, ?)", writes.warned)
                 self._db.executemany("insert or replace into parsed values (?, ?)", writes.parsed)
                 self._db.executemany("insert or replace into exports values (?, ?)", writes.exports)
                 self._db.executemany(
@@ -226,6 +323,9 @@ class Cache:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         self._db = None
+
+
+_WARNED = "select warnings from warned where key=?"
 
 
 def _key(inputs: tuple[str, ...]) -> str:

@@ -10,6 +10,7 @@ writes nothing when one of them is an error.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,8 +61,8 @@ def check_deck_file(deck_file: DeckFile, root: Path, cache: Path | None = None) 
     with Cache(cache) as known, CardRenderer():
         for question in deck_file.questions:
             problems += question_problems(question)
-            if needs_reading(question, unreadable, known):
-                problems += read_question(question, root, known)
+            found = known_problems(question, unreadable, known)
+            problems += read_question(question, root, known) if found is None else found
     return problems
 
 
@@ -70,25 +71,64 @@ def unreadable_lines(deck_file: DeckFile) -> list[int]:
     return [d.line for d in deck_file.diagnostics if d.code in UNREADABLE]
 
 
-def needs_reading(question: Question, unreadable: list[int], known: Cache) -> bool:
-    """Whether `read_question` has anything to find: the question is readable, and not
-    known clean."""
+def known_problems(
+    question: Question, unreadable: list[int], known: Cache
+) -> list[Diagnostic] | None:
+    """What `read_question` finds in the question, when that is known without reading it:
+    nothing in a question that is not readable or was found clean before, the warnings
+    found before in the same Markdown; else None."""
     if any(question.line <= line <= question.end_line for line in unreadable):
-        return False
-    return not (question.id and known.is_clean(question.render_key))
+        return []
+    if not question.id:
+        return None
+    if known.is_clean(question.render_key):
+        return []
+    recorded = known.warnings(_warnings_key(question))
+    return None if recorded is None else _warnings_from_json(recorded, question)
 
 
 def read_question(
     question: Question, root: Path, known: Cache, trees: tuple | None = None
 ) -> list[Diagnostic]:
     """The problems found by reading a question as the renderer will (its `question_trees`
-    when given, else parsed here, inside a CardRenderer's `with` block); a question
-    found clean, without images, is remembered in `known`."""
+    when given, else parsed here, inside a CardRenderer's `with` block). What is found in
+    a question without images (whose files change) is remembered in `known`, when it
+    holds no error: nothing, or warnings."""
     reader = _QuestionReader(question, root, trees)
     found = reader.problems()
-    if question.id and not found and not reader.saw_image:
+    if not question.id or reader.saw_image or any(d.severity != WARNING for d in found):
+        return found
+    if found:
+        known.put_warnings(_warnings_key(question), _warnings_json(found, question))
+    else:
         known.mark_clean(question.render_key)
     return found
+
+
+def _warnings_key(question: Question) -> tuple[str, ...]:
+    """What a question's warnings depend on: its Markdown, and where its answer starts
+    (they are kept with lines counted from there)."""
+    return (*question.render_key, str(question.answer_line - question.line))
+
+
+def _warnings_json(warnings: list[Diagnostic], question: Question) -> str:
+    start = question.answer_line
+    return json.dumps([(d.line - start, d.column, d.code, d.message) for d in warnings])
+
+
+def _warnings_from_json(text: str, question: Question) -> list[Diagnostic] | None:
+    """What `_warnings_json` wrote, as the question's warnings; None for anything else."""
+    try:
+        found = [
+            Diagnostic(question.path, question.answer_line + line, column, WARNING, code, message)
+            for line, column, code, message in json.loads(text)
+        ]
+    except (ValueError, TypeError):  # not JSON, not lists of 4, an unknown code
+        return None
+    holds = all(type(d.line) is int and type(d.column) is int for d in found) and all(
+        isinstance(d.message, str) for d in found
+    )
+    return found if found and holds else None
 
 
 def question_problems(question: Question) -> list[Diagnostic]:

@@ -122,9 +122,11 @@ def render_note(
     `media_src` is `media.src`), from its `question_trees` when they are given."""
     assert question.id is not None
     media.found.clear()
-    fields = rendered.get(question.render_key)
-    if fields is not None:  # the cache may be shared: what it gives is sanitized again
-        fields = renderer.clean_field(fields[0]), renderer.clean_field(fields[1])
+    cached = rendered.get(question.render_key)
+    if cached is not None and cached.signed:  # rendered and sanitized by this code
+        fields = cached.front, cached.back
+    elif cached is not None:  # the cache may be shared: what it gives is sanitized again
+        fields = renderer.clean_field(cached.front), renderer.clean_field(cached.back)
     else:
         fields = renderer.question(question, trees)
         if not media.found:

@@ -22,8 +22,9 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Union
 
 from mistletoe import Document, block_token, span_token
 from mistletoe.block_token import BlockCode, BlockToken, CodeFence, Heading, Paragraph
@@ -65,6 +66,7 @@ _YES = frozenset({"yes", "true", "on"})
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
+SPOOL_FROM = 1_000_000  # characters: the questions of a larger deck file wait on disk
 _QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL: see nul-character
 _DEFINITION_LINE = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S")
@@ -119,8 +121,10 @@ def read_deck_parts(
 ) -> Iterator[DeckFile]:
     """`read_deck_file` in parts, each with some of the file's questions, in order, and
     every one of its diagnostics. A file larger than one piece (see `split`) is read whole
-    before the first part is given, its questions kept in a temporary file, so that memory
-    holds one piece and one part of it; such a file is not cached."""
+    before the first part is given, its questions kept in a temporary file if it is over
+    SPOOL_FROM characters, so that memory holds one piece and one part of it; such a file
+    is cached a piece at a time (see `_PieceRecord`): after an edit, only the pieces that
+    changed are parsed again."""
     path = Path(path)
     data = read_bytes(path)
     text = data if isinstance(data, Diagnostic) else decode(data, path)
@@ -129,7 +133,9 @@ def read_deck_parts(
         yield DeckFile(path, deck_prefix + path.stem, (), (text,))
         return
     if len(text) > split.PIECE_CHARS:
-        deck = _read(text, path, deck_prefix, on_disk=True)
+        with Cache(cache) as known:
+            on_disk = len(text) > SPOOL_FROM
+            deck = _read(text, path, deck_prefix, on_disk=on_disk, known=known)
         del text
         with deck:
             yield from deck.parts()
@@ -154,7 +160,7 @@ def joined(parts: Iterable[DeckFile]) -> DeckFile:
 def to_json(deck_file: DeckFile) -> str:
     """A parsed deck file as JSON, for the cache: data only, never code."""
     questions = [
-        {**asdict(question), "path": str(question.path)} for question in deck_file.questions
+        {**_question_json(question), "path": str(question.path)} for question in deck_file.questions
     ]
     diagnostics = [{**d.to_json(), "file": str(d.path)} for d in deck_file.diagnostics]
     record = {"path": str(deck_file.path), "deck": deck_file.deck}
@@ -165,21 +171,7 @@ def from_json(text: str) -> DeckFile | None:
     """What `to_json` wrote, or None for anything else: a cache row is never trusted."""
     try:
         record = json.loads(text)
-        if not all(_cached_question_holds(question) for question in record["questions"]):
-            return None
-        questions = tuple(
-            Question(
-                **{
-                    **question,
-                    "path": Path(question["path"]),
-                    "tags": tuple(map(str, question["tags"])),
-                    "clozes": tuple(map(int, question["clozes"])),
-                    "references": tuple(tuple(map(str, r)) for r in question["references"]),
-                    "notes": tuple(tuple(map(str, n)) for n in question["notes"]),
-                }
-            )
-            for question in record["questions"]
-        )
+        questions = tuple(_question_from_json(q, _text(q["path"])) for q in record["questions"])
         diagnostics = tuple(
             Diagnostic(
                 Path(d["file"]), d["line"], d["column"], d["severity"], d["code"], d["message"]
@@ -191,11 +183,45 @@ def from_json(text: str) -> DeckFile | None:
         return None
 
 
+def _question_json(question: Question) -> dict:
+    """A question as JSON, but its path."""
+    return {f.name: getattr(question, f.name) for f in fields(Question) if f.name != "path"}
+
+
+def _question_from_json(question: dict, path: Path, lines: int = 0) -> Question:
+    """What `_question_json` wrote, the question of the deck file at `path` moved `lines`
+    lines down; raises ValueError (or KeyError, TypeError, AttributeError) for anything
+    else."""
+    if not _cached_question_holds(question):
+        raise ValueError("not a parsed question")
+    id_line = question["id_line"]
+    return Question(
+        **{
+            **question,
+            "path": path,
+            "line": question["line"] + lines,
+            "id_line": None if id_line is None else id_line + lines,
+            "end_line": question["end_line"] + lines,
+            "answer_line": question["answer_line"] + lines,
+            "tags": tuple(map(str, question["tags"])),
+            "clozes": tuple(map(int, question["clozes"])),
+            "references": tuple(tuple(map(str, r)) for r in question["references"]),
+            "notes": tuple(tuple(map(str, n)) for n in question["notes"]),
+        }
+    )
+
+
+def _text(value: object) -> Path:
+    if not isinstance(value, str):
+        raise TypeError("a path is text")
+    return Path(value)
+
+
 def _cached_question_holds(question: dict) -> bool:
     """Whether a cached question has what the parser gives: the types, an id that is
     one word of no control character, tags without spaces, a deck name without empty
     parts. (The fields rendered from it pass the sanitizer again, whatever it holds.)"""
-    texts = [question[key] for key in ("heading", "answer", "deck", "kind", "path")]
+    texts = [question[key] for key in ("heading", "answer", "deck", "kind")]
     numbers = [question[key] for key in ("line", "end_line", "answer_line")]
     optional = [question[key] for key in ("id_line",)]
     question_id = question["id"]
@@ -267,10 +293,12 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
         return joined(deck.parts())
 
 
-def _read(text: str, path: Path, deck_prefix: str, on_disk: bool) -> _ReadDeck:
+def _read(
+    text: str, path: Path, deck_prefix: str, on_disk: bool, known: Cache | None = None
+) -> _ReadDeck:
     """Read a deck file's text, a piece at a time (see `split`); its questions wait in a
     spool (a temporary file when `on_disk`) until the link references and footnotes that
-    they use are known."""
+    they use are known. A piece that `known` holds a record of is not parsed again."""
     if len(text) > MAX_FILE_BYTES:
         return _ReadDeck(path, deck_prefix + path.stem, [_too_large(path)])
     text = _normalized(text)
@@ -283,12 +311,17 @@ def _read(text: str, path: Path, deck_prefix: str, on_disk: bool) -> _ReadDeck:
     problems += found
     if front_lines:  # Markdown reads it as blank lines
         text = "\n" * front_lines + text[len("".join(_first_lines(text)[:front_lines])) :]
-    reader = _Reader(path, deck_prefix, front_matter, on_disk)
+    reader = _Reader(path, deck_prefix, front_matter, on_disk, known)
     reader.problems += problems
     try:
-        for piece in split.pieces(text, reader.parse):
-            lines, document = piece.read
-            reader.read_piece(lines, document, piece.line - 1)
+        pieces: Iterator[split.Piece[_Piece]] = split.pieces(text, reader.recall_or_parse)
+        for piece in pieces:
+            read = piece.read
+            if isinstance(read, _PieceRecord):
+                reader.replay(read)
+            else:
+                key, lines, document = read
+                reader.keep(key, reader.read_piece(lines, document, piece.line - 1))
     except split.TooLong as error:
         limit = MAX_PIECE_CHARS // 1_000_000
         message = (
@@ -355,8 +388,17 @@ class _Reader:
     """What reading a deck file carries from piece to piece: its title, the sections,
     the link references and footnotes, the problems, and the questions read so far."""
 
-    def __init__(self, path: Path, deck_prefix: str, front_matter: FrontMatter, on_disk: bool):
+    def __init__(
+        self,
+        path: Path,
+        deck_prefix: str,
+        front_matter: FrontMatter,
+        on_disk: bool,
+        known: Cache | None = None,
+    ):
         self.path, self.deck_prefix, self.front_matter = path, deck_prefix, front_matter
+        self.known = known  # where pieces read before are recorded
+        self.lines_read = 0  # in the pieces before the next one
         self.problems: list[Diagnostic] = []
         self.title: str | None = None  # the first `#` heading before the first question
         self.questions = 0
@@ -377,6 +419,50 @@ class _Reader:
             parts = [part.strip() for part in deck.split("::") if part.strip()]
             self._deck = "::".join(parts) or path.stem
         return self._deck
+
+    def recall_or_parse(self, text: str, at_cut: bool, math_follows: bool) -> _Piece | None:
+        """`parse`, unless `known` holds a record of the piece (read whole, so at a cut
+        that held); a piece parsed comes with the key to record it under."""
+        if self.known is None:
+            parsed = self.parse(text, at_cut, math_follows)
+            return None if parsed is None else (None, *parsed)
+        key = self._key(text, at_cut, math_follows)
+        recorded = self.known.parsed(key)
+        record = None
+        if recorded is not None:
+            record = _PieceRecord.from_json(recorded, self.path, self.lines_read)
+        if record is not None and record.lines == text.count("\n") - at_cut:
+            return record
+        parsed = self.parse(text, at_cut, math_follows)
+        return None if parsed is None else (key, *parsed)
+
+    def _key(self, text: str, at_cut: bool, math_follows: bool) -> str:
+        """What reading the piece `text` depends on: the file's path, deck prefix and front
+        matter, what the pieces before it left (the title, whether there were questions,
+        the sections) and its text (with the next piece's first line when `at_cut`, and
+        whether a `$$` line follows it).
+        The section the piece starts in is not: a piece but the first starts with a
+        heading, which sets it."""
+        where = [str(self.path), self.deck_prefix, repr(self.front_matter)]
+        state = [self.title, bool(self.questions), self.part, self.sections, at_cut, math_follows]
+        digest = hashlib.sha256(json.dumps(["piece", *where, *state]).encode("utf-8"))
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def keep(self, key: str | None, record: _PieceRecord | None) -> None:
+        """Record a piece in the cache, now: a large file's records are not held till its end."""
+        if self.known is not None and key is not None and record is not None:
+            self.known.put_parsed(key, record.to_json())
+            self.known.write(self.known.pending())
+
+    def replay(self, record: _PieceRecord) -> None:
+        """What `read_piece` did with the piece `record` was made of."""
+        self.definitions.add(record.definitions)
+        self.title, self.part, self.sections = record.title, record.part, record.sections
+        self.section = record.section
+        self.questions += len(record.questions)
+        self.spool.add(record.questions)
+        self.lines_read += record.lines
 
     def parse(
         self, text: str, at_cut: bool, math_follows: bool
@@ -404,16 +490,20 @@ class _Reader:
             lines.pop()
         return lines, document
 
-    def read_piece(self, lines: list[str], document: Document, offset: int) -> None:
-        """Read the questions of a piece whose first line is the file's line `offset` + 1."""
+    def read_piece(self, lines: list[str], document: Document, offset: int) -> _PieceRecord | None:
+        """Read the questions of a piece whose first line is the file's line `offset` + 1.
+        Returns its record, unless it has a problem (an error, or a warning with one)."""
         path = self.path
         found: list[Diagnostic] = []
+        problems_before, skipped_before = len(self.problems), len(self.skipped)
+        self.lines_read = offset + len(lines)
 
         def problem(line: int, code: str, message: str, column: int = 1) -> None:
             found.append(Diagnostic(path, line, column, ERROR, code, message))
 
         code_lines = set(_code_lines(document.children))
-        self.definitions.add(document)
+        definitions = _Definitions.found_in(document)
+        self.definitions.add(definitions)
         headings = [
             (token.line_number, token.level, _heading_text(lines[token.line_number - 1]))
             for token in document.children
@@ -515,6 +605,18 @@ class _Reader:
         self.problems += [replace(d, line=d.line + offset) for d in found]
         self.problems += self.structure_problems(document.children, lines, offset)
         self.spool.add(questions)
+        if len(self.problems) > problems_before or len(self.skipped) > skipped_before:
+            return None
+        return _PieceRecord(
+            offset,
+            len(lines),
+            questions,
+            definitions,
+            self.title,
+            self.part,
+            self.sections,
+            self.section,
+        )
 
     def structure_problems(
         self, tokens: list[BlockToken], lines: list[str], offset: int
@@ -566,6 +668,71 @@ class _Reader:
 
 
 _Labelled = tuple[Question, frozenset[str]]  # a question and the labels it holds in brackets
+# A piece as the reader takes it: recalled, or parsed (with the key to record it under).
+_Piece = Union["_PieceRecord", tuple[str | None, list[str], Document]]
+# Link reference definitions as (label, (destination, title)), footnotes as (label, Markdown).
+_Found = tuple[list[tuple[str, tuple[str, str]]], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class _PieceRecord:
+    """What reading a piece of a large deck file without a problem gave, kept in the cache
+    (see `_Reader.recall_or_parse`) so that an edit elsewhere in the file does not parse it
+    again: its questions and what `_Reader` carries on to the next piece. Its lines are
+    the file's; the cache keeps them counted from the piece's first line, so that lines
+    added or removed above it move it. A record is data, checked as it is read back (a
+    cache is never trusted); what it holds reaches a card through the sanitizer."""
+
+    offset: int  # lines before the piece
+    lines: int
+    questions: list[_Labelled]
+    definitions: _Found
+    title: str | None
+    part: str | None
+    sections: list[str]
+    section: tuple[int, int] | None  # the last heading read: line, level
+
+    def to_json(self) -> str:
+        offset = self.offset
+        questions = []
+        for question, labels in self.questions:
+            moved = {**_question_json(question), "line": question.line - offset}
+            moved["end_line"] -= offset
+            moved["answer_line"] -= offset
+            if question.id_line is not None:
+                moved["id_line"] -= offset
+            questions.append((moved, sorted(labels)))
+        section = self.section and (self.section[0] - offset, self.section[1])
+        record = {**self.__dict__, "questions": questions, "section": section}
+        del record["offset"]  # where the piece is now is not the record's
+        return json.dumps(record, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, path: Path, offset: int) -> _PieceRecord | None:
+        """What `to_json` wrote for a piece of the deck file at `path`, the piece now
+        after `offset` lines; or None for anything else."""
+        try:
+            record = json.loads(text)
+            questions = [
+                (_question_from_json(question, path, offset), frozenset(map(str, labels)))
+                for question, labels in record["questions"]
+            ]
+            references, notes = record["definitions"]
+            definitions: _Found = (
+                [(str(label), (str(url), str(title))) for label, (url, title) in references],
+                [(str(label), str(source)) for label, source in notes],
+            )
+            title, part = record["title"], record["part"]
+            if not all(text is None or isinstance(text, str) for text in (title, part)):
+                return None
+            section = record["section"]
+            if section is not None:
+                section = (int(section[0]) + offset, int(section[1]))
+            sections = list(map(str, record["sections"]))
+            lines = int(record["lines"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return cls(offset, lines, questions, definitions, title, part, sections, section)
 
 
 class _Spool:
@@ -646,19 +813,29 @@ class _Definitions:
         self.references: dict[str, tuple[str, str]] = {}
         self.notes: dict[str, str] = {}
 
-    def add(self, document: Document) -> None:
-        """Those of a piece of the file: the first definition of a label counts."""
-        for label, reference in document.footnotes.items():  # mistletoe's name for them
+    def add(self, found: _Found) -> None:
+        """Those of a piece of the file (`found_in`): the first definition of a label counts."""
+        references, notes = found
+        for label, reference in references:
             self.references.setdefault(label, reference)
+        for label, source in notes:
+            self.notes.setdefault(label, source)
+
+    @staticmethod
+    def found_in(document: Document) -> _Found:
+        """The definitions of a piece of the file, in file order."""
+        references = list(document.footnotes.items())  # mistletoe's name for them
+        notes = []
         blocks = list(reversed(document.children))  # in file order, lists and quotes too
         while blocks:
             token = blocks.pop()
             if isinstance(token, FootnoteDefinition):
-                self.notes.setdefault(token.label, token.source)
+                notes.append((token.label, token.source))
             elif isinstance(token, BlockToken) and token.children:
                 blocks += [
                     child for child in reversed(token.children) if isinstance(child, BlockToken)
                 ]
+        return references, notes
 
     @classmethod
     def labels(cls, markdown: str) -> frozenset[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import Cache, Writes
-from .check import needs_reading, question_problems, read_question, unreadable_lines
+from .check import known_problems, question_problems, read_question, unreadable_lines
 from .diagnostics import ERROR, Diagnostic
 from .notes import MediaFinder, NoteData, render_note
 from .parse import DeckFile
@@ -65,14 +65,15 @@ def run(part: Part, cache: Path | None) -> Done:
     with Cache(cache) as known, CardRenderer(media_src=media.src) as renderer:
         for question in deck_file.questions:
             found = question_problems(question) if part.check else []
-            read = part.check and needs_reading(question, unreadable, known)
+            known_found = known_problems(question, unreadable, known) if part.check else []
             render = part.render and question.id is not None
             trees = None
-            if read and render and known.get(question.render_key) is None:
+            if known_found is None and render and not known.has_fields(question.render_key):
                 with contextlib.suppress(RecursionError):  # read_question reports it
                     trees = question_trees(question)
-            if read:
-                found += read_question(question, part.root, known, trees)
+            if known_found is None:
+                known_found = read_question(question, part.root, known, trees)
+            found += known_found
             failed = file_failed or any(d.severity == ERROR for d in found)
             if render and (part.render_invalid or not failed):
                 done.notes.append(render_note(question, renderer, known, media, trees))
@@ -125,8 +126,8 @@ def _to_parse(part: Part, known: Cache) -> int:
     count = 0
     for question in part.deck_file.questions:
         key = question.render_key
-        to_check = part.check and not (question.id and known.is_clean(key))
-        to_render = part.render and question.id and known.get(key) is None
+        to_check = part.check and known_problems(question, [], known) is None
+        to_render = part.render and question.id and not known.has_fields(key)
         count += bool(to_check or to_render)
     return count
 

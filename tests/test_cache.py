@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import ankiqa
-from ankiqa import cache, check, parse, pipeline
+from ankiqa import cache, check, ledger, parse, pipeline
 from ankiqa.parse import Question
 from ankiqa.project import load_project
 from ankiqa.render import CardRenderer
@@ -115,7 +115,31 @@ def test_check_rereads_only_what_it_cannot_trust(tmp_path, monkeypatch):
     read.clear()
     (decks / "dot.png").unlink()
     assert codes() == ["unknown-language", "image-not-found"]
-    assert read == ["code-1", "picture-1"]  # a finding is always re-read, and so are images
+    assert read == ["picture-1"]  # warnings are kept, images are re-read: files change
+
+    read.clear()
+    text = (decks / "d.md").read_text(encoding="utf-8")
+    (decks / "d.md").write_text("# Title\n\n\n" + text, encoding="utf-8")
+    found = ankiqa.check_project(load_project([decks]), tmp_path / "cache")
+    assert [d.line for d in found if d.code == "unknown-language"] == [12]  # 3 lines lower
+    assert read == ["picture-1"]
+
+
+def test_a_damaged_record_of_warnings_is_read_again(tmp_path, monkeypatch):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    markdown = "### Unknown language?\n\n```nosuchlanguage\nx\n```\n\nquestion id: code-1\n"
+    (decks / "d.md").write_text(markdown, encoding="utf-8")
+
+    def codes() -> list[str]:
+        found = ankiqa.check_project(load_project([decks]), tmp_path / "cache")
+        return [d.code for d in found if d.code != "malformed-id"]
+
+    assert codes() == ["unknown-language"]
+    for damaged in ("[[1, 1, 'unknown-language']]", '[[1, 1, "no-such-code", "x"]]', "[]"):
+        with sqlite3.connect(next((tmp_path / "cache").glob("render-*.sqlite"))) as db:
+            assert db.execute("update warned set warnings = ?", (damaged,)).rowcount == 1
+        assert codes() == ["unknown-language"]
 
 
 def test_a_warm_cache_starts_no_worker_processes(decks: Path, tmp_path, monkeypatch):
@@ -166,6 +190,38 @@ def test_the_cache_holds_no_code_and_what_it_gives_is_sanitized(decks: Path, tmp
     notes = ankiqa.build_decks([decks])
     assert len(notes) == 6  # the damaged parsed row was not used: the file was read again
     assert {note.fields[1] for note in notes} == {"<p>poisoned</p>"}  # cleaned on the way out
+
+
+def test_fields_signed_by_this_user_are_not_sanitized_again(decks: Path, tmp_path, monkeypatch):
+    """The sanitizer is most of a re-export's time after an edit in a large deck: fields
+    this code rendered and sanitized carry a signature, with a key that only the user
+    can read, outside the cache. Any other row is sanitized again."""
+    key = ledger.default_folder() / cache.KEY_FILE
+    ankiqa.check_decks([decks])
+    assert not key.exists()  # made by what renders fields only
+    ankiqa.export([decks], output=tmp_path / "a.apkg", now=1_800_000_000)
+    assert key.stat().st_mode & 0o777 == 0o600
+    cleaned: list[str] = []
+    original = CardRenderer.clean_field
+
+    def counting(self, html_text: str) -> str:
+        cleaned.append(html_text)
+        return original(self, html_text)
+
+    monkeypatch.setattr(CardRenderer, "clean_field", counting)
+    first = ankiqa.build_decks([decks])
+    assert cleaned == []  # from the cache, signed
+    (db,) = cache.default_folder().glob("render-*.sqlite")
+    with sqlite3.connect(db) as connection:  # a row's signature on another row: not its own
+        rows = connection.execute("select key, mac from fields order by key").fetchall()
+        connection.execute("update fields set mac = ? where key = ?", (rows[1][1], rows[0][0]))
+    assert ankiqa.build_decks([decks]) == first
+    assert len(cleaned) == 2  # that row's front and back
+
+    cleaned.clear()
+    key.chmod(0o644)  # others may read the key: it signs nothing
+    assert ankiqa.build_decks([decks]) == first
+    assert len(cleaned) == 2 * len(rows)
 
 
 @pytest.mark.parametrize(
