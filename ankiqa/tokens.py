@@ -79,6 +79,10 @@ class HtmlSpan(span_token.HtmlSpan):
         re.DOTALL,
     )
 
+    @classmethod
+    def find(cls, string: str) -> Iterator[re.Match]:
+        return cls.pattern.finditer(string) if "<" in string else iter(())
+
 
 def _protected_spans(string: str) -> list[tuple[int, int, int, int]]:
     """Where math may not start, end or cross, as (start, end, inner start, inner end):
@@ -131,11 +135,10 @@ def _spans_of(string: str) -> _Spans:
 
 
 def _find_protected_spans(string: str, root: object) -> list[tuple[int, int, int, int]]:
-    spans = [
-        (*match.span(), 0, 0)
-        for pattern in (core_tokens.code_pattern, span_token.AutoLink.pattern, HtmlSpan.pattern)
-        for match in pattern.finditer(string)
-    ]
+    patterns = [core_tokens.code_pattern] if "`" in string else []
+    if "<" in string:  # the other two patterns start with it
+        patterns += [span_token.AutoLink.pattern, HtmlSpan.pattern]
+    spans = [(*match.span(), 0, 0) for pattern in patterns for match in pattern.finditer(string)]
     if "[" in string:
         code_matches = core_tokens._code_matches  # filled by CoreTokens, read by InlineCode
         core_tokens._code_matches = []
@@ -278,6 +281,8 @@ def find_clozes(string: str) -> list[ClozeSpan]:
     inside `$…$` math or a code span belongs to the math or code, and a `{{c1::` inside a
     code span is code. In one pass: after a cloze that is never closed, none is."""
     found: list[ClozeSpan] = []
+    if "{{c" not in string:
+        return found
     code_spans = [match.span() for match in core_tokens.code_pattern.finditer(string)]
     position, code_index, code_end = 0, 0, -1
     while opener := _CLOZE_START.search(string, position):
