@@ -123,6 +123,7 @@ class _QuestionReader:
         self.trees = trees  # the question's `question_trees`, when already parsed
         self.lines = question.answer.split("\n")
         self.lowered: dict[int, str] = {}  # answer lines, lower-cased as needed
+        self.defined = {label for label, _, _ in question.references}
         self.found: list[Diagnostic] = []
         self.saw_image = False
         self.code_text: set[int] = set()  # ids of the text tokens inside code
@@ -165,7 +166,10 @@ class _QuestionReader:
         return Diagnostic(self.question.path, line, 1, ERROR, "too-deep", message)
 
     def inspect(self, token: Token) -> None:
-        if isinstance(token, (block_token.CodeFence, block_token.BlockCode)):
+        if isinstance(token, span_token.RawText):  # most tokens: first
+            if id(token) not in self.code_text:
+                self.text(token.content)
+        elif isinstance(token, (block_token.CodeFence, block_token.BlockCode)):
             self.code(token)
         elif isinstance(token, block_token.HtmlBlock):
             self.unclosed(token)
@@ -184,8 +188,6 @@ class _QuestionReader:
             if isinstance(token, span_token.Link) and is_sound(token.target):
                 self.saw_image = True  # its field depends on the file: never cached
                 self.image(token.target)
-        elif isinstance(token, span_token.RawText) and id(token) not in self.code_text:
-            self.text(token.content)
         elif isinstance(token, span_token.InlineCode):
             self.code_text.update(id(child) for child in token.children)
         elif isinstance(token, span_token.Image):
@@ -253,17 +255,16 @@ class _QuestionReader:
 
     def text(self, text: str) -> None:
         """Markdown that was meant but did not take: text left over after parsing."""
-        defined = {label for label, _, _ in self.question.references}
-        for match in _REFERENCE.finditer(text):
+        for match in _REFERENCE.finditer(text) if "[" in text else ():
             note, label = match.group(3), match.group(2) or match.group(1)
-            if note is None and normalize_label(label) in defined:
+            if note is None and normalize_label(label) in self.defined:
                 continue
             line, column = self.locate(match.group())
             what = f"footnote `[^{note}]`" if note else f"reference link `[{label}]`"
             definition = f"[^{note}]: …" if note else f"[{label}]: URL"
             message = f"{what} has no definition in this file (`{definition}`): shown as text"
             self.report(line, column, WARNING, "undefined-reference", message)
-        opener = _UNCLOSED_MATH.search(text)
+        opener = _UNCLOSED_MATH.search(text) if "$" in text else None
         if opener:
             line, column = self.locate(text[opener.start() : opener.start() + 12].split("\n")[0])
             message = (
