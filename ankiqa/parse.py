@@ -22,7 +22,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from mistletoe import Document, block_token, span_token
@@ -152,8 +152,10 @@ def joined(parts: Iterable[DeckFile]) -> DeckFile:
 
 def to_json(deck_file: DeckFile) -> str:
     """A parsed deck file as JSON, for the cache: data only, never code."""
+    names = [field.name for field in fields(Question)]  # asdict's, without its deep copies
     questions = [
-        {**asdict(question), "path": str(question.path)} for question in deck_file.questions
+        {**{name: getattr(question, name) for name in names}, "path": str(question.path)}
+        for question in deck_file.questions
     ]
     diagnostics = [{**d.to_json(), "file": str(d.path)} for d in deck_file.diagnostics]
     record = {"path": str(deck_file.path), "deck": deck_file.deck}
