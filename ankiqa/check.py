@@ -33,7 +33,7 @@ from .sanitize import (
     removals,
     url_scheme,
 )
-from .tokens import normalize_label
+from .tokens import Table, normalize_label
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 # The renderer recurses once per level of Markdown inside Markdown (lists, quotes, emphasis,
@@ -166,6 +166,8 @@ class _QuestionReader:
         return Diagnostic(self.question.path, line, 1, ERROR, "too-deep", message)
 
     def inspect(self, token: Token) -> None:
+        if not isinstance(token, _INSPECTED):
+            return
         if isinstance(token, span_token.RawText):  # most tokens: first
             if id(token) not in self.code_text:
                 self.text(token.content)
@@ -315,6 +317,20 @@ class _QuestionReader:
         return self.question.answer_line + self.block_line, 1
 
 
+# The tokens that `inspect` reads; the others (paragraphs, lists, emphasis…) only hold them.
+_INSPECTED = (
+    span_token.RawText,
+    block_token.CodeFence,
+    block_token.BlockCode,
+    block_token.HtmlBlock,
+    span_token.HtmlSpan,
+    span_token.Link,
+    span_token.AutoLink,
+    span_token.InlineCode,
+    span_token.Image,
+)
+
+
 def _walk(tokens: list[Token]) -> Iterator[tuple[Token, int]]:
     """Every token in `tokens` and below, in document order (a table's header row too),
     with its depth: 1 for the tokens in `tokens`."""
@@ -322,7 +338,8 @@ def _walk(tokens: list[Token]) -> Iterator[tuple[Token, int]]:
     while stack:
         token, depth = stack.pop()
         yield token, depth
-        children = list(getattr(token, "children", None) or ())
-        header = getattr(token, "header", None)
-        below = [header, *children] if header is not None else children
-        stack += [(child, depth + 1) for child in reversed(below)]
+        children = token.children
+        if isinstance(token, (Table, block_token.Table)):
+            children = [token.header, *(children or ())]
+        if children:
+            stack.extend((child, depth + 1) for child in reversed(list(children)))
