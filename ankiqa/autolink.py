@@ -120,10 +120,10 @@ def _is_email_local(character: str) -> bool:
 
 def _domain_end(text: str, start: int) -> int:
     """The end of a valid domain's characters: anything but white space and punctuation,
-    and `-`, `_` and `.`."""
-    end = start
-    while end < len(text) and _is_domain_character(text[end]):
-        end += 1
+    and `-`, `_` and `.`. ASCII runs are matched at once, other characters one by one."""
+    end = _ASCII_DOMAIN_RUN.match(text, start).end()  # type: ignore[union-attr]
+    while end < len(text) and not text[end].isascii() and _is_domain_character(text[end]):
+        end = _ASCII_DOMAIN_RUN.match(text, end + 1).end()  # type: ignore[union-attr]
     return end
 
 
@@ -138,10 +138,12 @@ def _is_domain_character(character: str) -> bool:
 
 
 def _path_end(text: str, start: int) -> int:
-    end = start
-    while end < len(text) and not text[end].isspace() and text[end] != "<":
-        end += 1
-    return end
+    return _PATH.match(text, start).end()  # type: ignore[union-attr]
+
+
+_PATH = re.compile(r"[^\s<]*")  # `\s` is what str.isspace() is
+_ASCII_DOMAIN = "".join(c for c in map(chr, range(128)) if _is_domain_character(c))
+_ASCII_DOMAIN_RUN = re.compile(f"[{re.escape(_ASCII_DOMAIN)}]*")
 
 
 def _trimmed_end(text: str, start: int, end: int) -> int:

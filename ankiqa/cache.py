@@ -28,6 +28,7 @@ import secrets
 import sqlite3
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib.metadata import version
@@ -38,6 +39,7 @@ from .ledger import default_folder as default_data_folder
 
 CACHE_ENV = "ANKIQA_CACHE_DIR"
 STALE_AFTER = 30 * 24 * 3600  # seconds
+_LOOKUP_BATCH = 500  # keys per query of `prefetch`: far below SQLite's limit of parameters
 _LIBRARIES = ("mistletoe", "pygments", "nh3", "genanki")  # what renders, and what packages
 KEY_FILE = "cache-key"
 
@@ -127,6 +129,10 @@ class Cache:
     def __init__(self, folder: Path | None):
         self._db: sqlite3.Connection | None = None
         self._writes = Writes()
+        # Rows looked up at once by `prefetch`, by key: the fields (None: no row), and
+        # whether the question is clean. Forgotten when this cache writes.
+        self._fields: dict[str, tuple[object, ...] | None] = {}  # front, back, mac
+        self._clean: dict[str, bool] = {}
         if folder is None:
             return
         name = f"render-{fingerprint()}.sqlite"
@@ -155,19 +161,45 @@ class Cache:
         except (OSError, sqlite3.Error):
             return
 
+    def prefetch(self, inputs: Iterable[tuple[str, ...]]) -> None:
+        """Look up the rows of these questions (their `render_key`s) in a few queries, for
+        `get`, `has_fields` and `is_clean` to answer from: one query per question costs
+        more."""
+        if self._db is None:
+            return
+        keys = [_key(question) for question in inputs]
+        try:
+            for start in range(0, len(keys), _LOOKUP_BATCH):
+                batch = keys[start : start + _LOOKUP_BATCH]
+                marks = ",".join("?" * len(batch))
+                query = f"select key, front, back, mac from fields where key in ({marks})"
+                rows = {row[0]: row[1:] for row in self._db.execute(query, batch)}
+                query = f"select key from clean where key in ({marks})"
+                clean = {key for (key,) in self._db.execute(query, batch)}
+                for key in batch:
+                    self._fields[key] = rows.get(key)
+                    self._clean[key] = key in clean
+        except sqlite3.Error:
+            return
+
     def get(self, inputs: tuple[str, ...]) -> Fields | None:
         """The fields rendered before from `inputs` (a question's `render_key`)."""
         if self._db is None:
             return None
         key = _key(inputs)
-        try:
-            query = "select front, back, mac from fields where key=?"
-            row = self._db.execute(query, (key,)).fetchone()
-        except sqlite3.Error:
-            return None
-        if row is None or not all(isinstance(value, str) for value in row[:2]):
+        if key in self._fields:
+            row = self._fields[key]
+        else:
+            try:
+                query = "select front, back, mac from fields where key=?"
+                row = self._db.execute(query, (key,)).fetchone()
+            except sqlite3.Error:
+                return None
+        if row is None:
             return None
         front, back, mac = row
+        if not (isinstance(front, str) and isinstance(back, str)):
+            return None
         signed = (
             self._signing_key is not None
             and isinstance(mac, str)
@@ -184,9 +216,12 @@ class Cache:
         """Whether `get` may give fields for `inputs`, without reading or checking them."""
         if self._db is None:
             return False
+        key = _key(inputs)
+        if key in self._fields:
+            return self._fields[key] is not None
         try:
             query = "select 1 from fields where key=?"
-            return self._db.execute(query, (_key(inputs),)).fetchone() is not None
+            return self._db.execute(query, (key,)).fetchone() is not None
         except sqlite3.Error:
             return False
 
@@ -208,9 +243,12 @@ class Cache:
         """Whether `check` found nothing in this question (its `render_key`) before."""
         if self._db is None:
             return False
+        key = _key(inputs)
+        if key in self._clean:
+            return self._clean[key]
         try:
-            key = (_key(inputs),)
-            return self._db.execute("select 1 from clean where key=?", key).fetchone() is not None
+            query = "select 1 from clean where key=?"
+            return self._db.execute(query, (key,)).fetchone() is not None
         except sqlite3.Error:
             return False
 
@@ -292,6 +330,8 @@ class Cache:
         """Write these rows, in one transaction."""
         if self._db is None or not writes:
             return
+        self._fields.clear()
+        self._clean.clear()
         try:
             with self._db:
                 self._db.executemany(

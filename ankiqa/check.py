@@ -34,7 +34,7 @@ from .sanitize import (
     removals,
     url_scheme,
 )
-from .tokens import normalize_label
+from .tokens import Table, normalize_label
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 # The renderer recurses once per level of Markdown inside Markdown (lists, quotes, emphasis,
@@ -163,6 +163,7 @@ class _QuestionReader:
         self.trees = trees  # the question's `question_trees`, when already parsed
         self.lines = question.answer.split("\n")
         self.lowered: dict[int, str] = {}  # answer lines, lower-cased as needed
+        self.defined = {label for label, _, _ in question.references}
         self.found: list[Diagnostic] = []
         self.saw_image = False
         self.code_text: set[int] = set()  # ids of the text tokens inside code
@@ -205,7 +206,12 @@ class _QuestionReader:
         return Diagnostic(self.question.path, line, 1, ERROR, "too-deep", message)
 
     def inspect(self, token: Token) -> None:
-        if isinstance(token, (block_token.CodeFence, block_token.BlockCode)):
+        if not isinstance(token, _INSPECTED):
+            return
+        if isinstance(token, span_token.RawText):  # most tokens: first
+            if id(token) not in self.code_text:
+                self.text(token.content)
+        elif isinstance(token, (block_token.CodeFence, block_token.BlockCode)):
             self.code(token)
         elif isinstance(token, block_token.HtmlBlock):
             self.unclosed(token)
@@ -224,8 +230,6 @@ class _QuestionReader:
             if isinstance(token, span_token.Link) and is_sound(token.target):
                 self.saw_image = True  # its field depends on the file: never cached
                 self.image(token.target)
-        elif isinstance(token, span_token.RawText) and id(token) not in self.code_text:
-            self.text(token.content)
         elif isinstance(token, span_token.InlineCode):
             self.code_text.update(id(child) for child in token.children)
         elif isinstance(token, span_token.Image):
@@ -293,17 +297,16 @@ class _QuestionReader:
 
     def text(self, text: str) -> None:
         """Markdown that was meant but did not take: text left over after parsing."""
-        defined = {label for label, _, _ in self.question.references}
-        for match in _REFERENCE.finditer(text):
+        for match in _REFERENCE.finditer(text) if "[" in text else ():
             note, label = match.group(3), match.group(2) or match.group(1)
-            if note is None and normalize_label(label) in defined:
+            if note is None and normalize_label(label) in self.defined:
                 continue
             line, column = self.locate(match.group())
             what = f"footnote `[^{note}]`" if note else f"reference link `[{label}]`"
             definition = f"[^{note}]: …" if note else f"[{label}]: URL"
             message = f"{what} has no definition in this file (`{definition}`): shown as text"
             self.report(line, column, WARNING, "undefined-reference", message)
-        opener = _UNCLOSED_MATH.search(text)
+        opener = _UNCLOSED_MATH.search(text) if "$" in text else None
         if opener:
             line, column = self.locate(text[opener.start() : opener.start() + 12].split("\n")[0])
             message = (
@@ -354,6 +357,20 @@ class _QuestionReader:
         return self.question.answer_line + self.block_line, 1
 
 
+# The tokens that `inspect` reads; the others (paragraphs, lists, emphasis…) only hold them.
+_INSPECTED = (
+    span_token.RawText,
+    block_token.CodeFence,
+    block_token.BlockCode,
+    block_token.HtmlBlock,
+    span_token.HtmlSpan,
+    span_token.Link,
+    span_token.AutoLink,
+    span_token.InlineCode,
+    span_token.Image,
+)
+
+
 def _walk(tokens: list[Token]) -> Iterator[tuple[Token, int]]:
     """Every token in `tokens` and below, in document order (a table's header row too),
     with its depth: 1 for the tokens in `tokens`."""
@@ -361,7 +378,8 @@ def _walk(tokens: list[Token]) -> Iterator[tuple[Token, int]]:
     while stack:
         token, depth = stack.pop()
         yield token, depth
-        children = list(getattr(token, "children", None) or ())
-        header = getattr(token, "header", None)
-        below = [header, *children] if header is not None else children
-        stack += [(child, depth + 1) for child in reversed(below)]
+        children = token.children
+        if isinstance(token, (Table, block_token.Table)):
+            children = [token.header, *(children or ())]
+        if children:
+            stack.extend((child, depth + 1) for child in reversed(list(children)))

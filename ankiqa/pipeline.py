@@ -63,6 +63,7 @@ def run(part: Part, cache: Path | None) -> Done:
     file_failed = any(d.severity == ERROR for d in deck_file.diagnostics)
     media = MediaFinder(deck_file.path.parent, part.root)
     with Cache(cache) as known, CardRenderer(media_src=media.src) as renderer:
+        known.prefetch(question.render_key for question in deck_file.questions)
         for question in deck_file.questions:
             found = question_problems(question) if part.check else []
             known_found = known_problems(question, unreadable, known) if part.check else []
@@ -124,6 +125,7 @@ def run_all(parts: Iterable[Part], cache: Path | None) -> Iterator[Done]:
 def _to_parse(part: Part, known: Cache) -> int:
     """About how many of a part's questions are not in the cache: those to check or render."""
     count = 0
+    known.prefetch(question.render_key for question in part.deck_file.questions)
     for question in part.deck_file.questions:
         key = question.render_key
         to_check = part.check and known_problems(question, [], known) is None

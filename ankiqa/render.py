@@ -336,10 +336,14 @@ class CardRenderer(HtmlRenderer):
 
 
 SOUND_SUFFIXES = frozenset({".mp3", ".ogg", ".wav", ".m4a", ".flac", ".mp4", ".webm"})
+# In every src that names one; urlsplit drops tabs and line breaks, which may split one.
+_MAYBE_SOUND = re.compile("|".join(map(re.escape, sorted(SOUND_SUFFIXES))) + r"|[\t\r\n]")
 
 
 def is_sound(src: str) -> bool:
     """Whether `src` names a sound or video file, which Anki plays with `[sound:…]`."""
+    if not _MAYBE_SOUND.search(src.lower()):
+        return False
     return PurePosixPath(urlsplit(src).path).suffix.lower() in SOUND_SUFFIXES
 
 

@@ -79,6 +79,10 @@ class HtmlSpan(span_token.HtmlSpan):
         re.DOTALL,
     )
 
+    @classmethod
+    def find(cls, string: str) -> Iterator[re.Match]:
+        return cls.pattern.finditer(string) if "<" in string else iter(())
+
 
 def _protected_spans(string: str) -> list[tuple[int, int, int, int]]:
     """Where math may not start, end or cross, as (start, end, inner start, inner end):
@@ -93,6 +97,9 @@ class _Spans:
     string: str
     root: object
     spans: list[tuple[int, int, int, int]]
+    # What mistletoe's `find_core_tokens` gave for the text, if it was called to find
+    # the links, and the code spans it met: `CoreTokens.find` takes them, once.
+    core: tuple[list, list] | None = None
 
     @cached_property
     def blocked(self) -> tuple[list[int], list[int]]:
@@ -126,29 +133,44 @@ def _spans_of(string: str) -> _Spans:
     global _last
     found, root = _last, token._root_node
     if found.string != string or found.root is not root:
-        found = _last = _Spans(string, root, _find_protected_spans(string, root))
+        found = _last = _find_protected_spans(string, root)
     return found
 
 
-def _find_protected_spans(string: str, root: object) -> list[tuple[int, int, int, int]]:
-    spans = [
-        (*match.span(), 0, 0)
-        for pattern in (core_tokens.code_pattern, span_token.AutoLink.pattern, HtmlSpan.pattern)
-        for match in pattern.finditer(string)
+def _find_protected_spans(string: str, root: object) -> _Spans:
+    patterns = [core_tokens.code_pattern] if "`" in string else []
+    if "<" in string:  # the other two patterns start with it
+        patterns += [span_token.AutoLink.pattern, HtmlSpan.pattern]
+    spans = [(*match.span(), 0, 0) for pattern in patterns for match in pattern.finditer(string)]
+    if "[" not in string:
+        return _Spans(string, root, spans)
+    code_matches = core_tokens._code_matches  # filled by CoreTokens, read by InlineCode
+    core_tokens._code_matches = []
+    try:
+        links = core_tokens.find_core_tokens(string, root)
+        met = core_tokens._code_matches
+    finally:
+        core_tokens._code_matches = code_matches
+    spans += [
+        (link.start(), link.end(), link.start(1), link.end(1))
+        for link in links
+        if link.type in ("Link", "Image")
     ]
-    if "[" in string:
-        code_matches = core_tokens._code_matches  # filled by CoreTokens, read by InlineCode
-        core_tokens._code_matches = []
-        try:
-            links = core_tokens.find_core_tokens(string, root)
-        finally:
-            core_tokens._code_matches = code_matches
-        spans += [
-            (link.start(), link.end(), link.start(1), link.end(1))
-            for link in links
-            if link.type in ("Link", "Image")
-        ]
-    return spans
+    return _Spans(string, root, spans, (links, met))
+
+
+class CoreTokens(span_token.CoreTokens):
+    """mistletoe's links, images and emphasis: found once per text, when
+    `_protected_spans` already found them for the same text and link references."""
+
+    @classmethod
+    def find(cls, string: str) -> list:
+        found = _last
+        if found.core is None or found.root is not token._root_node or found.string != string:
+            return super().find(string)
+        (links, met), found.core = found.core, None
+        core_tokens._code_matches.extend(met)  # as `find_core_tokens` leaves them
+        return links
 
 
 def _math_matches(pattern: re.Pattern, string: str) -> Iterator[re.Match]:
@@ -278,6 +300,8 @@ def find_clozes(string: str) -> list[ClozeSpan]:
     inside `$…$` math or a code span belongs to the math or code, and a `{{c1::` inside a
     code span is code. In one pass: after a cloze that is never closed, none is."""
     found: list[ClozeSpan] = []
+    if "{{c" not in string:
+        return found
     code_spans = [match.span() for match in core_tokens.code_pattern.finditer(string)]
     position, code_index, code_end = 0, 0, -1
     while opener := _CLOZE_START.search(string, position):
@@ -590,6 +614,7 @@ SPAN_TOKENS = (DisplayMath, InlineMath, FootnoteRef, ExtendedAutolink, Cloze)
 _REPLACED = (
     (span_token, span_token.Strikethrough, Strikethrough),
     (span_token, span_token.HtmlSpan, HtmlSpan),
+    (span_token, span_token.CoreTokens, CoreTokens),
     (block_token, block_token.Table, Table),
 )
 

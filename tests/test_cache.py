@@ -249,3 +249,17 @@ def test_a_crafted_parsed_row_is_read_again_not_trusted(decks: Path, change: dic
     (first, *_) = ankiqa.build_decks([decks])
     assert first.question.id == "09b039b9-7bd9-40f5-8bdf-93d035a89839"
     assert first.deck == "web-servers"
+
+
+def test_rows_looked_up_at_once_answer_as_one_by_one_and_a_write_forgets_them(tmp_path):
+    stored, clean, absent = ("a", "b"), ("c", "d"), ("e", "f")
+    with cache.Cache(tmp_path) as known:
+        known.put(stored, "front", "back")
+        known.mark_clean(clean)
+    with cache.Cache(tmp_path) as known:
+        known.prefetch([stored, clean, absent])
+        assert known.get(stored) == ("front", "back", True) and known.get(absent) is None
+        assert known.is_clean(clean) and not known.is_clean(absent)
+        writes = cache.Writes(fields=[(cache._key(absent), "new", "fields", "unsigned")])
+        known.write(writes)
+        assert known.get(absent) == ("new", "fields", False)

@@ -8,6 +8,7 @@ from anki_client import import_package, notes_by_guid, open_collection
 from test_reproducible import PNG
 
 import ankiqa
+from ankiqa.render import is_sound
 
 
 def test_images_arrive_and_an_edited_image_arrives_again(tmp_path):
@@ -102,6 +103,13 @@ def test_sound_and_video_files_play_in_anki(tmp_path):
     for name, data in zip(names, sounds.values(), strict=True):
         assert re.fullmatch(r"[A-Za-z0-9._-]{1,120}", name)
         assert (tmp_path / "col" / "collection.media" / name).read_bytes() == data
+
+
+def test_sound_files_are_known_by_the_suffix_of_their_url_path():
+    sounds = ["a.mp3", "A.MP3?x=1", "https://x.org/v.webm#t", "x.ogg/.", "clip.m\tp3"]
+    others = ["a.mp4x", "a.png", "mp3", "a.png?as=.mp3", "page#a.wav", ""]
+    assert [is_sound(src) for src in sounds] == [True] * len(sounds)
+    assert [is_sound(src) for src in others] == [False] * len(others)
 
 
 def test_a_missing_sound_file_is_a_warning(tmp_path):

@@ -108,6 +108,18 @@ def test_urls_in_code_and_links_are_not_linked_twice(renderer: CardRenderer) -> 
     assert links(fenced) == []
 
 
+def test_links_found_for_bare_urls_are_the_links_rendered(renderer: CardRenderer) -> None:
+    # Links are found once per text, for bare URLs and math and for the card; a second
+    # paragraph with the same text is found again, with its code spans.
+    text = "See [the `docs`](https://a.example) at https://b.example, or `c`."
+    html = renderer.markdown(f"{text}\n\n{text}")
+    paragraph = (
+        '<p>See <a href="https://a.example">the <code>docs</code></a> at'
+        ' <a href="https://b.example">https://b.example</a>, or <code>c</code>.</p>'
+    )
+    assert html == f"{paragraph}\n{paragraph}"
+
+
 def test_fenced_code_is_highlighted_with_css_classes(renderer: CardRenderer) -> None:
     html = renderer.markdown("```python\nif x < 1:\n    print('<b>')\n```")
     assert html.startswith('<div class="highlight">')
