@@ -11,6 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from .punctuation import skip_mistletoes_table
+
+skip_mistletoes_table()  # before anything imports mistletoe
+
 # Each name is imported from its module when first used: `ankiqa export` with nothing
 # changed never imports the Markdown engine (see `fresh`).
 _MODULES = {

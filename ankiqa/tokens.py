@@ -9,7 +9,6 @@ and `gfm_syntax` puts them in the place of mistletoe's own for the structure pas
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,18 +19,10 @@ from mistletoe import block_token, core_tokens, span_token, token
 from mistletoe.block_token import BlockToken, TableCell
 
 from .autolink import find_autolinks, is_escaped, link_target
+from .punctuation import PUNCTUATION
 
-
-class _Punctuation:
-    """CommonMark 0.31's "Unicode punctuation character": categories P and S (so `£` and
-    `€` count, as they do on GitHub); mistletoe 1.6 has P only."""
-
-    def __contains__(self, character: str) -> bool:
-        return unicodedata.category(character)[0] in "PS"
-
-
-_PUNCTUATION = _Punctuation()
-core_tokens.punctuation = _PUNCTUATION  # read by mistletoe's emphasis rules
+# Read by mistletoe's emphasis rules; set here too for a mistletoe imported before ankiqa.
+core_tokens.punctuation = PUNCTUATION
 
 
 class MathBlock(BlockToken):
@@ -416,7 +407,7 @@ def _left_flanking(before: str, after: str) -> bool:
 
 def _right_flanking(before: str, after: str) -> bool:
     return not before.isspace() and (
-        before not in _PUNCTUATION or after.isspace() or after in _PUNCTUATION
+        before not in PUNCTUATION or after.isspace() or after in PUNCTUATION
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -235,3 +237,23 @@ def test_text_that_was_quadratic_renders_whole(renderer: CardRenderer) -> None:
     measure: this proves they render, and a return to quadratic shows as a slow suite."""
     for text in ("takes ~5 min, " * 6500, "http://a" + "&a;" * 30000, "$a$ `c` " * 11250):
         assert len(renderer.markdown(text)) > len(text) // 2
+
+
+@pytest.mark.parametrize("first", ["ankiqa", "mistletoe"])
+def test_emphasis_knows_symbols_as_punctuation_whichever_is_imported_first(first: str) -> None:
+    """mistletoe's own table is skipped on import (see `punctuation`): ankiqa's stands in
+    its place, and `sys.maxunicode` is as it was."""
+    other = {"ankiqa": "mistletoe", "mistletoe": "ankiqa"}[first]
+    script = (
+        f"import sys, {first}, {other}\n"
+        "from mistletoe import core_tokens\n"
+        "from ankiqa.punctuation import PUNCTUATION\n"
+        "assert core_tokens.punctuation is PUNCTUATION\n"
+        "assert sys.maxunicode == 0x10FFFF\n"
+        "print(ankiqa.CardRenderer().markdown('*£*a'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # `£` (Sc) is punctuation, so this `*` before a letter closes nothing: CommonMark
+    # 0.31's `*£*bravo.` example (mistletoe's own table, P only, would make it <em>).
+    assert done.stdout.strip() == "<p>*£*a</p>"
