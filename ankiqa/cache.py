@@ -113,6 +113,15 @@ class Cache:
         except sqlite3.Error:
             return None
 
+    def has_fields(self) -> bool:
+        """Whether any question's fields were rendered before."""
+        if self._db is None:
+            return False
+        try:
+            return self._db.execute("select 1 from fields limit 1").fetchone() is not None
+        except sqlite3.Error:
+            return False
+
     def put(self, inputs: tuple[str, ...], front: str, back: str) -> None:
         if self._db is not None:
             self._writes.fields.append((_key(inputs), front, back))

@@ -81,17 +81,23 @@ def run(part: Part, cache: Path | None) -> Done:
     return done
 
 
-def run_all(parts: Iterable[Part], cache: Path | None) -> Iterator[Done]:
+def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> Iterator[Done]:
     """`run` every part, in order, in worker processes when there is enough to parse;
     their cache rows are written here, part by part.
 
     Parts are taken from `parts` as they are needed, a few ahead of the one being
-    returned: an iterator that reads deck files as it goes holds one at a time, and the
-    workers, started after the first PARALLEL_FROM questions, inherit no more than that.
+    returned: an iterator that reads deck files as it goes holds one at a time. Workers
+    are started once the parts taken hold PARALLEL_FROM questions to parse; or, when the
+    caller expects the parts to hold that many `questions` and the cache has rendered
+    nothing yet (all are to parse), before the first is taken: forked then, they inherit
+    none of the parts (each process's memory counts in full).
     """
     parts = iter(parts)
-    with Cache(cache) as main:
-        workers, taken, to_parse = _cores(), [], 0
+    workers = _cores()
+    with Cache(cache) as main, contextlib.ExitStack() as stack:
+        early = workers >= 2 and questions >= PARALLEL_FROM and not main.has_fields()
+        pool = stack.enter_context(_started_pool(workers)) if early else None
+        taken, to_parse = [], 0
         while workers >= 2 and to_parse < PARALLEL_FROM:
             part = next(parts, None)
             if part is None:
@@ -99,25 +105,32 @@ def run_all(parts: Iterable[Part], cache: Path | None) -> Iterator[Done]:
             taken.append(part)
             to_parse += _to_parse(part, main)
         if to_parse < PARALLEL_FROM:
+            stack.close()  # workers started for too little to parse
             for part in itertools.chain(taken, parts):
                 done = run(part, cache)
                 main.write(done.writes)
                 yield done
             return
-        with ProcessPoolExecutor(
-            workers, initializer=_start_worker, initargs=(os.getpid(),)
-        ) as pool:
-            ahead: deque[Future[Done]] = deque()
-            for part in itertools.chain(taken, parts):
-                ahead.append(pool.submit(run, part, cache))
-                if len(ahead) > AHEAD * workers:
-                    done = ahead.popleft().result()
-                    main.write(done.writes)
-                    yield done
-            while ahead:
+        pool = pool or stack.enter_context(_started_pool(workers))
+        ahead: deque[Future[Done]] = deque()
+        for part in itertools.chain(taken, parts):
+            ahead.append(pool.submit(run, part, cache))
+            if len(ahead) > AHEAD * workers:
                 done = ahead.popleft().result()
                 main.write(done.writes)
                 yield done
+        while ahead:
+            done = ahead.popleft().result()
+            main.write(done.writes)
+            yield done
+
+
+def _started_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers are running: with `fork`, a pool starts every worker
+    on its first task, as a copy of the main process at that moment."""
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(os.getpid(),))
+    pool.submit(int).result()
+    return pool
 
 
 def _to_parse(part: Part, known: Cache) -> int:
