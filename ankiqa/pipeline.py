@@ -25,11 +25,14 @@ from .cache import Cache, Writes
 from .check import needs_reading, question_problems, read_question, unreadable_lines
 from .diagnostics import ERROR, Diagnostic
 from .notes import MediaFinder, NoteData, render_note
-from .parse import DeckFile
+from .parse import DeckFile, Question
 from .render import CardRenderer, question_trees
 
 PARALLEL_FROM = 1500  # questions to parse; below this, starting processes costs more than it saves
 PART_SIZE = 500
+# Markdown characters in a part (but for one longer question): the notes of a few parts in
+# flight are held by the main process, and a part's trees by a worker, however long answers are.
+PART_CHARS = 250_000
 AHEAD = 2  # parts handed out per worker beyond the one being returned
 
 
@@ -54,6 +57,20 @@ class Done:
     problems: list[Diagnostic] = field(default_factory=list)
     writes: Writes = field(default_factory=Writes)
     media: set[Path] = field(default_factory=set)  # the media files its notes looked for
+
+
+def parts_of(questions: tuple[Question, ...]) -> Iterator[tuple[Question, ...]]:
+    """The questions in runs of at most PART_SIZE questions and PART_CHARS characters."""
+    start = 0
+    while start < len(questions):
+        end, chars = start + 1, len(questions[start].answer)
+        while end < min(len(questions), start + PART_SIZE):
+            chars += len(questions[end].answer)
+            if chars > PART_CHARS:
+                break
+            end += 1
+        yield questions[start:end]
+        start = end
 
 
 def run(part: Part, cache: Path | None) -> Done:

@@ -378,7 +378,7 @@ def _run(
     expected: int = 0,
     **what: bool,
 ) -> Iterator[tuple[Source, Done]]:
-    """`pipeline.run` on every deck file, in parts of at most PART_SIZE questions; `what`
+    """`pipeline.run` on every deck file, in parts (see `pipeline.parts_of`); `what`
     are a Part's settings. Deck files are taken from `deck_files` as the parts are;
     `expected` is about how many questions they hold, if known before (see
     `pipeline.run_all`)."""
@@ -386,8 +386,7 @@ def _run(
 
     def parts() -> Iterator[Part]:
         for source, deck_file in deck_files:
-            for start in range(0, len(deck_file.questions), pipeline.PART_SIZE):
-                questions = deck_file.questions[start : start + pipeline.PART_SIZE]
+            for questions in pipeline.parts_of(deck_file.questions):
                 sources.append(source)
                 yield Part(replace(deck_file, questions=questions), source.root, **what)
 
