@@ -225,6 +225,15 @@ class Cache:
         except sqlite3.Error:
             return False
 
+    def has_any_fields(self) -> bool:
+        """Whether any question's fields were rendered before."""
+        if self._db is None:
+            return False
+        try:
+            return self._db.execute("select 1 from fields limit 1").fetchone() is not None
+        except sqlite3.Error:
+            return False
+
     def put(self, inputs: tuple[str, ...], front: str, back: str) -> None:
         """Keep the fields rendered from `inputs`, sanitized: signed as such."""
         if self._db is not None:

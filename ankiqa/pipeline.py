@@ -25,11 +25,14 @@ from .cache import Cache, Writes
 from .check import known_problems, question_problems, read_question, unreadable_lines
 from .diagnostics import ERROR, Diagnostic
 from .notes import MediaFinder, NoteData, render_note
-from .parse import DeckFile
+from .parse import DeckFile, Question
 from .render import CardRenderer, question_trees
 
 PARALLEL_FROM = 1500  # questions to parse; below this, starting processes costs more than it saves
 PART_SIZE = 500
+# Markdown characters in a part (but for one longer question): the notes of a few parts in
+# flight are held by the main process, and a part's trees by a worker, however long answers are.
+PART_CHARS = 250_000
 AHEAD = 2  # parts handed out per worker beyond the one being returned
 
 
@@ -54,6 +57,20 @@ class Done:
     problems: list[Diagnostic] = field(default_factory=list)
     writes: Writes = field(default_factory=Writes)
     media: set[Path] = field(default_factory=set)  # the media files its notes looked for
+
+
+def parts_of(questions: tuple[Question, ...]) -> Iterator[tuple[Question, ...]]:
+    """The questions in runs of at most PART_SIZE questions and PART_CHARS characters."""
+    start = 0
+    while start < len(questions):
+        end, chars = start + 1, len(questions[start].answer)
+        while end < min(len(questions), start + PART_SIZE):
+            chars += len(questions[end].answer)
+            if chars > PART_CHARS:
+                break
+            end += 1
+        yield questions[start:end]
+        start = end
 
 
 def run(part: Part, cache: Path | None) -> Done:
@@ -83,17 +100,23 @@ def run(part: Part, cache: Path | None) -> Done:
     return done
 
 
-def run_all(parts: Iterable[Part], cache: Path | None) -> Iterator[Done]:
+def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> Iterator[Done]:
     """`run` every part, in order, in worker processes when there is enough to parse;
     their cache rows are written here, part by part.
 
     Parts are taken from `parts` as they are needed, a few ahead of the one being
-    returned: an iterator that reads deck files as it goes holds one at a time, and the
-    workers, started after the first PARALLEL_FROM questions, inherit no more than that.
+    returned: an iterator that reads deck files as it goes holds one at a time. Workers
+    are started once the parts taken hold PARALLEL_FROM questions to parse; or, when the
+    caller expects the parts to hold that many `questions` and the cache has rendered
+    nothing yet (all are to parse), before the first is taken: forked then, they inherit
+    none of the parts (each process's memory counts in full).
     """
     parts = iter(parts)
-    with Cache(cache) as main:
-        workers, taken, to_parse = _cores(), [], 0
+    workers = _cores()
+    with Cache(cache) as main, contextlib.ExitStack() as stack:
+        early = workers >= 2 and questions >= PARALLEL_FROM and not main.has_any_fields()
+        pool = stack.enter_context(_started_pool(workers)) if early else None
+        taken, to_parse = [], 0
         while workers >= 2 and to_parse < PARALLEL_FROM:
             part = next(parts, None)
             if part is None:
@@ -101,25 +124,32 @@ def run_all(parts: Iterable[Part], cache: Path | None) -> Iterator[Done]:
             taken.append(part)
             to_parse += _to_parse(part, main)
         if to_parse < PARALLEL_FROM:
+            stack.close()  # workers started for too little to parse
             for part in itertools.chain(taken, parts):
                 done = run(part, cache)
                 main.write(done.writes)
                 yield done
             return
-        with ProcessPoolExecutor(
-            workers, initializer=_start_worker, initargs=(os.getpid(),)
-        ) as pool:
-            ahead: deque[Future[Done]] = deque()
-            for part in itertools.chain(taken, parts):
-                ahead.append(pool.submit(run, part, cache))
-                if len(ahead) > AHEAD * workers:
-                    done = ahead.popleft().result()
-                    main.write(done.writes)
-                    yield done
-            while ahead:
+        pool = pool or stack.enter_context(_started_pool(workers))
+        ahead: deque[Future[Done]] = deque()
+        for part in itertools.chain(taken, parts):
+            ahead.append(pool.submit(run, part, cache))
+            if len(ahead) > AHEAD * workers:
                 done = ahead.popleft().result()
                 main.write(done.writes)
                 yield done
+        while ahead:
+            done = ahead.popleft().result()
+            main.write(done.writes)
+            yield done
+
+
+def _started_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers are running: with `fork`, a pool starts every worker
+    on its first task, as a copy of the main process at that moment."""
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(os.getpid(),))
+    pool.submit(int).result()
+    return pool
 
 
 def _to_parse(part: Part, known: Cache) -> int:

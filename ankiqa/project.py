@@ -313,14 +313,16 @@ def stream_checked_notes(
     the project (see `unchanged`), before the last note is taken."""
     found = set(project.diagnostics)
     opened = len(project.deck_files) < len(project.sources)
+    expected = 0  # questions, if known before the deck files are read (see `pipeline.run_all`)
     if opened:
         sources = project.sources if sources is None else sources
         deck_files = read_deck_files(project, cache, sources)
-        total = _question_count(sources) if progress else 0
+        limit = None if progress else pipeline.PARALLEL_FROM
+        total = expected = _question_count(sources, limit)
     else:
         deck_files, total = _loaded(project), _questions(project)
     rendered = 0
-    for source, done in _run(deck_files, cache):
+    for source, done in _run(deck_files, cache, expected):
         found.update(done.problems)
         findings = project.findings.setdefault(source, Findings())
         findings.problems += done.problems
@@ -338,11 +340,13 @@ def stream_checked_notes(
         raise DeckError(errors(project.diagnostics))
 
 
-def _question_count(sources: list[Source]) -> int:
+def _question_count(sources: list[Source], limit: int | None = None) -> int:
     """About how many questions these deck files hold, from their `###` lines, without
-    parsing them: for `progress`."""
+    parsing them; counted until `limit` is reached, if given."""
     count = 0
     for source in sources:
+        if limit is not None and count >= limit:
+            break
         with contextlib.suppress(OSError):
             count += len(_QUESTION_LINE.findall(source.path.read_bytes()))
     return count
@@ -369,18 +373,22 @@ def project_notes(
 
 
 def _run(
-    deck_files: Iterable[tuple[Source, DeckFile]], cache: Path | None, **what: bool
+    deck_files: Iterable[tuple[Source, DeckFile]],
+    cache: Path | None,
+    expected: int = 0,
+    **what: bool,
 ) -> Iterator[tuple[Source, Done]]:
-    """`pipeline.run` on every deck file, in parts of at most PART_SIZE questions; `what`
-    are a Part's settings. Deck files are taken from `deck_files` as the parts are."""
+    """`pipeline.run` on every deck file, in parts (see `pipeline.parts_of`); `what`
+    are a Part's settings. Deck files are taken from `deck_files` as the parts are;
+    `expected` is about how many questions they hold, if known before (see
+    `pipeline.run_all`)."""
     sources: deque[Source] = deque()
 
     def parts() -> Iterator[Part]:
         for source, deck_file in deck_files:
-            for start in range(0, len(deck_file.questions), pipeline.PART_SIZE):
-                questions = deck_file.questions[start : start + pipeline.PART_SIZE]
+            for questions in pipeline.parts_of(deck_file.questions):
                 sources.append(source)
                 yield Part(replace(deck_file, questions=questions), source.root, **what)
 
-    for done in pipeline.run_all(parts(), cache):
+    for done in pipeline.run_all(parts(), cache, expected):
         yield sources.popleft(), done

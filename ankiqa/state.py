@@ -36,7 +36,7 @@ class StateError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per question, kept for the whole export
 class Entry:
     """One question's (or the note type's) last exported content hash and `mod`."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import ankiqa
-from ankiqa import cache, check, ledger, parse, pipeline
+from ankiqa import cache, check, ledger, parse, pipeline, project
 from ankiqa.parse import Question
 from ankiqa.project import load_project
 from ankiqa.render import CardRenderer
@@ -153,6 +153,29 @@ def test_a_warm_cache_starts_no_worker_processes(decks: Path, tmp_path, monkeypa
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", no_pool)
     ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
     assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
+
+
+def test_a_first_export_forks_its_workers_before_reading_a_deck_file(
+    decks: Path, tmp_path, monkeypatch
+):
+    """Forked later, each worker would begin as a copy of what the main process read."""
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pipeline, "_cores", lambda: 2)
+    events: list[str] = []
+    started, read = pipeline._started_pool, parse.read_deck_parts
+
+    def starting(workers: int):
+        events.append("workers")
+        return started(workers)
+
+    def reading(*args, **kwargs):
+        events.append("read")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_started_pool", starting)
+    monkeypatch.setattr(project, "read_deck_parts", reading)
+    ankiqa.export([decks], output=tmp_path / "deck.apkg", now=1_800_000_000)
+    assert events[:2] == ["workers", "read"]
 
 
 def test_a_deck_file_with_the_same_bytes_is_not_parsed_again(decks: Path, tmp_path, monkeypatch):

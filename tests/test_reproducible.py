@@ -13,6 +13,7 @@ from conftest import SEED_DECKS, write_rich_deck
 import ankiqa
 from ankiqa import pipeline
 from ankiqa.package import write_package_to
+from ankiqa.parse import Question
 from ankiqa.spool import InMemory, NoteSpool
 from ankiqa.state import STATE_FILE
 
@@ -92,6 +93,17 @@ def test_rendering_in_worker_processes_builds_the_same_bytes(tmp_path, monkeypat
         assert twin.read_bytes() == package.read_bytes()
 
 
+def test_a_part_holds_at_most_part_size_questions_and_part_chars_of_markdown(monkeypatch):
+    monkeypatch.setattr(pipeline, "PART_SIZE", 3)
+    monkeypatch.setattr(pipeline, "PART_CHARS", 10)
+    questions = tuple(
+        Question(f"q{n}", "Q?", "x" * length, "d", (), Path("d.md"), n, None, n, n)
+        for n, length in enumerate([4, 4, 4, 20, 1, 1, 1, 1, 9, 2])
+    )
+    lengths = [[len(q.answer) for q in part] for part in pipeline.parts_of(questions)]
+    assert lengths == [[4, 4], [4], [20], [1, 1, 1], [1, 9], [2]]  # a longer one alone
+
+
 def _packages(project: Path) -> dict[Path, bytes]:
     return {path.relative_to(project): path.read_bytes() for path in project.rglob("*.apkg")}
 
@@ -110,6 +122,7 @@ def test_cold_cached_parallel_and_single_package_builds_are_byte_identical(tmp_p
     assert build("cached") == cold  # every field and parsed file from the cache
     monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
     monkeypatch.setattr(pipeline, "PART_SIZE", 2)
+    monkeypatch.setattr(pipeline, "PART_CHARS", 100)  # parts of one question, too
     monkeypatch.setattr(pipeline, "AHEAD", 1)
     monkeypatch.setattr(pipeline, "_cores", lambda: 2)
     assert build("parallel", use_cache=False) == cold
