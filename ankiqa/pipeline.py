@@ -34,6 +34,7 @@ PART_SIZE = 500
 # flight are held by the main process, and a part's trees by a worker, however long answers are.
 PART_CHARS = 250_000
 AHEAD = 2  # parts handed out per worker beyond the one being returned
+LOOK_AHEAD = 8  # parts taken, at most, to decide whether workers are worth starting
 
 
 @dataclass
@@ -109,27 +110,25 @@ def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> It
     are started once the parts taken hold PARALLEL_FROM questions to parse; or, when the
     caller expects the parts to hold that many `questions` and the cache has rendered
     nothing yet (all are to parse), before the first is taken: forked then, they inherit
-    none of the parts (each process's memory counts in full).
+    none of the parts (each process's memory counts in full). Up to LOOK_AHEAD parts are
+    taken to decide; when they hold too little to parse, they run here, and the next
+    ones decide again (an edit in a large file: most of it is cached).
     """
     parts = iter(parts)
     workers = _cores()
     with Cache(cache) as main, contextlib.ExitStack() as stack:
         early = workers >= 2 and questions >= PARALLEL_FROM and not main.has_any_fields()
         pool = stack.enter_context(_started_pool(workers)) if early else None
-        taken, to_parse = [], 0
-        while workers >= 2 and to_parse < PARALLEL_FROM:
-            part = next(parts, None)
-            if part is None:
-                break
-            taken.append(part)
-            to_parse += _to_parse(part, main)
-        if to_parse < PARALLEL_FROM:
-            stack.close()  # workers started for too little to parse
-            for part in itertools.chain(taken, parts):
-                done = run(part, cache)
-                main.write(done.writes)
-                yield done
+        if workers < 2:
+            yield from _run_here(parts, main, cache)
             return
+        while True:
+            taken, to_parse = _take(parts, main)
+            if to_parse >= PARALLEL_FROM:
+                break
+            yield from _run_here(taken, main, cache)
+            if len(taken) < LOOK_AHEAD:  # that was the last of them
+                return
         pool = pool or stack.enter_context(_started_pool(workers))
         ahead: deque[Future[Done]] = deque()
         for part in itertools.chain(taken, parts):
@@ -142,6 +141,27 @@ def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> It
             done = ahead.popleft().result()
             main.write(done.writes)
             yield done
+
+
+def _run_here(parts: Iterable[Part], main: Cache, cache: Path | None) -> Iterator[Done]:
+    for part in parts:
+        done = run(part, cache)
+        main.write(done.writes)
+        yield done
+
+
+def _take(parts: Iterator[Part], known: Cache) -> tuple[list[Part], int]:
+    """Parts until they hold PARALLEL_FROM questions to parse, or LOOK_AHEAD parts; and
+    how many questions they hold to parse."""
+    taken: list[Part] = []
+    to_parse = 0
+    while to_parse < PARALLEL_FROM and len(taken) < LOOK_AHEAD:
+        part = next(parts, None)
+        if part is None:
+            break
+        taken.append(part)
+        to_parse += _to_parse(part, known)
+    return taken, to_parse
 
 
 def _started_pool(workers: int) -> ProcessPoolExecutor:

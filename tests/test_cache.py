@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,28 @@ def test_a_warm_cache_starts_no_worker_processes(decks: Path, tmp_path, monkeypa
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", no_pool)
     ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
     assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
+
+
+def test_a_cached_deck_is_not_held_whole_while_deciding_on_workers(tmp_path, monkeypatch):
+    """An edit in a large file: what is taken to decide stays small when all is cached."""
+    monkeypatch.setattr(pipeline, "_cores", lambda: 2)
+    monkeypatch.setattr(pipeline, "PART_SIZE", 1)
+    text = "".join(f"### Q{n}?\n\nA{n}.\n\nquestion id: q-{n}\n\n" for n in range(40))
+    deck_file = parse.parse_deck(text, tmp_path / "deck.md")
+    taken: list[tuple[Question, ...]] = []
+
+    def parts():
+        for questions in pipeline.parts_of(deck_file.questions):
+            taken.append(questions)
+            yield pipeline.Part(replace(deck_file, questions=questions), tmp_path)
+
+    assert len(list(pipeline.run_all(parts(), tmp_path / "cache"))) == 40
+    taken.clear()
+    results = pipeline.run_all(parts(), tmp_path / "cache")  # all cached now
+    first = next(results)
+    assert len(taken) == pipeline.LOOK_AHEAD
+    assert [note.question.heading for note in first.notes] == ["Q0?"]
+    assert len(list(results)) == 39
 
 
 def test_a_first_export_forks_its_workers_before_reading_a_deck_file(
