@@ -34,7 +34,9 @@ PART_SIZE = 500
 # flight are held by the main process, and a part's trees by a worker, however long answers are.
 PART_CHARS = 250_000
 AHEAD = 2  # parts handed out per worker beyond the one being returned
-LOOK_AHEAD = 8  # parts taken, at most, to decide whether workers are worth starting
+# Questions taken, at most, to decide whether workers are worth starting: if all are to
+# parse, PARALLEL_FROM of them decide first.
+LOOK_AHEAD = 2 * PARALLEL_FROM
 
 
 @dataclass
@@ -110,9 +112,10 @@ def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> It
     are started once the parts taken hold PARALLEL_FROM questions to parse; or, when the
     caller expects the parts to hold that many `questions` and the cache has rendered
     nothing yet (all are to parse), before the first is taken: forked then, they inherit
-    none of the parts (each process's memory counts in full). Up to LOOK_AHEAD parts are
-    taken to decide; when they hold too little to parse, they run here, and the next
-    ones decide again (an edit in a large file: most of it is cached).
+    none of the parts (each process's memory counts in full). Parts holding up to
+    LOOK_AHEAD questions are taken to decide; when they hold too little to parse, they
+    run here, and the next ones decide again (an edit in a large file: most of it is
+    cached).
     """
     parts = iter(parts)
     workers = _cores()
@@ -126,9 +129,9 @@ def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> It
             taken, to_parse = _take(parts, main)
             if to_parse >= PARALLEL_FROM:
                 break
-            yield from _run_here(taken, main, cache)
-            if len(taken) < LOOK_AHEAD:  # that was the last of them
+            if not taken:
                 return
+            yield from _run_here(taken, main, cache)
         pool = pool or stack.enter_context(_started_pool(workers))
         ahead: deque[Future[Done]] = deque()
         for part in itertools.chain(taken, parts):
@@ -151,15 +154,16 @@ def _run_here(parts: Iterable[Part], main: Cache, cache: Path | None) -> Iterato
 
 
 def _take(parts: Iterator[Part], known: Cache) -> tuple[list[Part], int]:
-    """Parts until they hold PARALLEL_FROM questions to parse, or LOOK_AHEAD parts; and
-    how many questions they hold to parse."""
+    """Parts until they hold PARALLEL_FROM questions to parse, or LOOK_AHEAD questions;
+    and how many they hold to parse."""
     taken: list[Part] = []
-    to_parse = 0
-    while to_parse < PARALLEL_FROM and len(taken) < LOOK_AHEAD:
+    questions = to_parse = 0
+    while to_parse < PARALLEL_FROM and questions < LOOK_AHEAD:
         part = next(parts, None)
         if part is None:
             break
         taken.append(part)
+        questions += len(part.deck_file.questions)
         to_parse += _to_parse(part, known)
     return taken, to_parse
 

@@ -160,6 +160,7 @@ def test_a_cached_deck_is_not_held_whole_while_deciding_on_workers(tmp_path, mon
     """An edit in a large file: what is taken to decide stays small when all is cached."""
     monkeypatch.setattr(pipeline, "_cores", lambda: 2)
     monkeypatch.setattr(pipeline, "PART_SIZE", 1)
+    monkeypatch.setattr(pipeline, "LOOK_AHEAD", 8)
     text = "".join(f"### Q{n}?\n\nA{n}.\n\nquestion id: q-{n}\n\n" for n in range(40))
     deck_file = parse.parse_deck(text, tmp_path / "deck.md")
     taken: list[tuple[Question, ...]] = []
@@ -173,7 +174,7 @@ def test_a_cached_deck_is_not_held_whole_while_deciding_on_workers(tmp_path, mon
     taken.clear()
     results = pipeline.run_all(parts(), tmp_path / "cache")  # all cached now
     first = next(results)
-    assert len(taken) == pipeline.LOOK_AHEAD
+    assert len(taken) == 8  # questions, one a part
     assert [note.question.heading for note in first.notes] == ["Q0?"]
     assert len(list(results)) == 39
 
