@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 from typing import NamedTuple
 
@@ -57,13 +57,20 @@ def default_folder() -> Path:
 
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
-    """A hash of ankiqa's own code and of the versions of the libraries that render and
-    write packages."""
+    """A hash of ankiqa's own code and of the installed libraries that render and write
+    packages: where each one's package is, its size and time (installing another
+    version rewrites it). Not their versions: `importlib.metadata` costs more to import
+    (13 ms) than an export that changed nothing takes to decide."""
     digest = hashlib.sha256()
     for module in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(module.read_bytes())
-    for library in ("ankiqa", *_LIBRARIES):
-        digest.update(f"{library}=={version(library)}".encode())
+    for library in _LIBRARIES:
+        spec = find_spec(library)
+        origin = spec.origin if spec is not None and spec.origin else library
+        with contextlib.suppress(OSError):
+            stat = os.stat(origin)
+            origin += f"\0{stat.st_size}\0{stat.st_mtime_ns}"
+        digest.update(origin.encode("utf-8", "surrogateescape") + b"\n")
     return digest.hexdigest()[:16]
 
 

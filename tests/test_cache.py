@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import os
 import sqlite3
@@ -54,6 +55,33 @@ def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_pa
     ankiqa.export([decks], output=tmp_path / "warm.apkg", now=1_800_000_000)
     assert rendered == []  # every field came from the cache
     assert (tmp_path / "warm.apkg").read_bytes() == (tmp_path / "cold.apkg").read_bytes()
+
+
+def test_another_version_of_a_rendering_library_changes_the_fingerprint(
+    tmp_path, monkeypatch, request
+):
+    """Installing another version of a library rewrites its files: the fingerprint, which
+    keys every cache entry, changes with them."""
+    installed = tmp_path / "site-packages" / "mistletoe" / "__init__.py"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("__version__ = '1.4'\n", encoding="utf-8")
+    real_find_spec = cache.find_spec
+
+    def find_spec(name: str):
+        if name == "mistletoe":
+            return importlib.machinery.ModuleSpec(name, None, origin=str(installed))
+        return real_find_spec(name)
+
+    def fingerprint() -> str:
+        cache.fingerprint.cache_clear()  # once per process, in an export
+        return cache.fingerprint()
+
+    monkeypatch.setattr(cache, "find_spec", find_spec)
+    request.addfinalizer(cache.fingerprint.cache_clear)  # none made here outlives the test
+    before = fingerprint()
+    assert fingerprint() == before  # the same files, the same fingerprint
+    installed.write_text("__version__ = '1.5.0'\n", encoding="utf-8")  # pip install -U
+    assert fingerprint() != before
 
 
 def test_a_cache_written_by_other_code_is_not_used_and_is_removed_once_unused(
