@@ -77,6 +77,8 @@ def watch(
             if changes or not built:
                 _rebuild(paths, dist, preview if serve else None, say)
                 built = True
+    except KeyboardInterrupt:  # Ctrl-C during an export: it wrote nothing, the watch ends
+        pass
     finally:
         if server is not None:
             server.shutdown()

@@ -16,6 +16,8 @@ from pathlib import Path
 from conftest import write_deck
 from test_preview import browser  # noqa: F401 (a fixture)
 
+import ankiqa.watch
+
 QUESTION = "### {heading}\n\nAn answer.\n\nquestion id: {id}\n"
 
 
@@ -74,6 +76,21 @@ def test_an_edit_gives_a_new_package_and_ctrl_c_ends_cleanly(tmp_path: Path) -> 
         code = watching.stop()
     assert code == 0
     assert not list(tmp_path.rglob(".*.tmp"))  # nothing half-written
+
+
+def test_ctrl_c_during_an_export_ends_the_watch_cleanly(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C may come while a change is being exported, not only while the watch waits
+    for one: the export is left unwritten (`atomic`) and the watch ends as usual."""
+    deck = write_deck(tmp_path / "decks" / "d.md", QUESTION.format(heading="First?", id="q1"))
+
+    def interrupted(*arguments: object, **options: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ankiqa.watch, "export", interrupted)
+    said: list[str] = []
+    ankiqa.watch.watch([deck.parent], dist=tmp_path / "dist", say=said.append)  # no raise
+    assert said == []
+    assert not (tmp_path / "dist").exists()
 
 
 def free_port() -> int:
