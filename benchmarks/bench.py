@@ -50,6 +50,7 @@ STEPS = ("first export", "nothing changed", "one answer edited")
 TOOLS = ("ankiqa", "ankdown")
 DEFAULT_SIZES = "1k,10k,10k/1,100k,50MB"
 MB = 1_000_000
+FLOOR_UP_TO = 20_000  # questions: the floor of a larger case takes minutes to measure
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Result:
     case: Case
     runs: dict[tuple[str, str], list[Run]] = field(default_factory=dict)
     failures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    floor: float | None = None  # CPU seconds of plain mistletoe on the answers (floor.py)
 
     def seconds(self, tool: str, step: str) -> float | None:
         runs = self.runs.get((tool, step))
@@ -192,7 +194,18 @@ def measure_case(case: Case, tools: list[str], repeat: int, folder: Path) -> Res
                 failure = _failure(outcome, case, folder / tool, step == "first export")
                 if failure:
                     result.failures[tool] = (step, failure)
+    if case.questions <= FLOOR_UP_TO:
+        result.floor = _floor(folder / "ankiqa" / "decks")
     return result
+
+
+def _floor(decks: Path) -> float:
+    """CPU seconds of plain mistletoe on the deck's answers, in a process of its own."""
+    script = Path(__file__).with_name("floor.py")
+    output = subprocess.run(
+        [sys.executable, str(script), str(decks)], capture_output=True, text=True, check=True
+    )
+    return float(output.stdout)
 
 
 def _copy_decks(source: Path, decks: Path) -> Path:
@@ -263,7 +276,24 @@ def report(results: list[Result], tools: list[str], repeat: int, markdown: bool)
         for result in results
         for target, verdict in targets(result)
     ] or ["- none applies to these cases (10k questions or more, or 50 MB in one file)"]
+    floors = [floor for result in results if (floor := _floor_line(result))]
+    if floors:
+        lines += ["", "Plain mistletoe (Document + HtmlRenderer) on the same answers, CPU:"]
+        lines += floors
     return "\n".join(lines)
+
+
+def _floor_line(result: Result) -> str:
+    """What plain mistletoe costs next to ankdown's whole first export: the least an
+    export that renders with mistletoe could take, on one core and on all of them."""
+    theirs = result.seconds("ankdown", "first export")
+    if result.floor is None or not theirs:
+        return ""
+    cores = os.cpu_count() or 1
+    return (
+        f"- {result.case.name}: {result.floor:.2f} s = {result.floor / theirs:.2f}x ankdown's"
+        f" first export on one core, {result.floor / cores / theirs:.2f}x on {cores} cores"
+    )
 
 
 def _cells(result: Result, step: str) -> list[str]:

@@ -45,6 +45,9 @@ def test_a_1k_run_times_every_step_and_its_package_imports_whole(tmp_path: Path)
         assert float(ankiqa_seconds) > 0
         assert ratio.endswith("x") == compared  # ankdown ran when it is installed
         assert note == ""  # no failure
+    floor = [line for line in done.stdout.splitlines() if line.startswith("- 1k in 1 file: ")]
+    assert len(floor) == compared  # plain mistletoe's CPU on the same answers, next to ankdown
+    assert all(" s = " in line and "x ankdown's first export" in line for line in floor)
 
     workspace = tmp_path / "1k-in-1-file"
     counts = import_package(
@@ -94,6 +97,19 @@ def test_targets_pass_or_miss_by_the_ratio_to_ankdown(bench: ModuleType) -> None
         "one answer edited <= 0.2x ankdown": "MISS (0.30x)",
         "nothing changed <= 0.15x ankdown": "PASS (0.13x)",
     }
+
+
+def test_the_floor_is_plain_mistletoe_next_to_ankdowns_first_export(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    measured = result(bench, {"ankiqa": [5.0, 0.4, 0.9], "ankdown": [3.0, 3.0, 3.0]})
+    measured.floor = 6.0
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 2)
+    assert bench._floor_line(measured) == (
+        "- 10k in 10 files: 6.00 s = 2.00x ankdown's first export on one core, 1.00x on 2 cores"
+    )
+    floor = importlib.import_module("floor")
+    assert floor.mistletoe_seconds(["*a* [b](c)\n\n- d\n"] * 200) > 0
 
 
 def test_a_refused_export_is_a_row_and_a_miss_not_a_crash(bench: ModuleType) -> None:
