@@ -161,13 +161,16 @@ def _export(
         """Stamp a deck file's notes, and add them to their package's build."""
         root_state, build = project.states[source.root], builds[target]
         file = source.relative.as_posix()
+        kinds: dict[str, None] = {}  # in the order they come
         for note in notes:
             mod = stamp_recorded(note, root_state, ledger, file, now)
             build.mods[note.guid] = mod
             build.inputs.append((note.kind, note.guid, note.content, mod, note.media))
             exported.append((note.guid, note.content, mod))
-            type_mod = root_state.stamp_note_type(note.kind, type_hashes[note.kind], now)
-            build.type_mods[note.kind] = max(build.type_mods.get(note.kind, 0), type_mod)
+            kinds[note.kind] = None
+        for kind in kinds:
+            type_mod = root_state.stamp_note_type(kind, type_hashes[kind], now)
+            build.type_mods[kind] = max(build.type_mods.get(kind, 0), type_mod)
 
     def reuse(target: Path, recalled: list[tuple[Source, unchanged.FileRecord]]) -> bool:
         """Whether the package holds what its unchanged deck files build now: then their

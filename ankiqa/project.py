@@ -129,9 +129,11 @@ def id_problems(places: list[Place]) -> list[Diagnostic]:
 def duplicate_ids(places: Iterable[Place]) -> list[Diagnostic]:
     """An error at every question whose id another question has too, naming the others
     (at their heading lines, where every problem of a question is reported)."""
+    places = list(places)
     by_id = defaultdict(list)
-    for place in places:
-        by_id[place.id].append(place)
+    if len({place.id for place in places}) < len(places):  # quicker when none is shared
+        for place in places:
+            by_id[place.id].append(place)
     problems = []
     for question_id, questions in by_id.items():
         for question in questions if len(questions) > 1 else ():
@@ -166,7 +168,7 @@ def lookalike_ids(places: Iterable[Place]) -> list[Diagnostic]:
             where = (question.path, question.line, 1)
             problems.append(Diagnostic(*where, WARNING, "lookalike-id", message))
     for place in places:
-        scripts = _scripts(place.id)
+        scripts = set() if place.id.isascii() else _scripts(place.id)  # ASCII: Latin alone
         if len(scripts) > 1:
             message = f"question id `{place.id}` mixes scripts ({', '.join(sorted(scripts))})"
             problems.append(Diagnostic(place.path, place.line, 1, WARNING, "lookalike-id", message))
@@ -201,8 +203,6 @@ def plain_id(question_id: str) -> bool:
 
 def _scripts(text: str) -> set[str]:
     """The scripts of the letters in `text`, by the first word of their Unicode names."""
-    if text.isascii():  # quicker
-        return {"LATIN"} if any(c.isalpha() for c in text) else set()
     return {unicodedata.name(c, "?").split()[0] for c in text if c.isalpha()}
 
 

@@ -137,11 +137,11 @@ class BuildState:
             if kind not in kinds:
                 raise ValueError(f"unknown kind {kind!r}")
             if not (
-                isinstance(record["id"], str)
-                and isinstance(record["file"], str)
-                and isinstance(record["hash"], (str, type(None)))
+                type(record["id"]) is str
+                and type(record["file"]) is str
+                and (type(record["hash"]) is str or record["hash"] is None)
                 and type(record["mod"]) is int
-                and all(type(number) is int for number in clozes)
+                and (not clozes or {type(number) for number in clozes} == {int})
             ):
                 raise TypeError("a value of the wrong type")
             entry = Entry(record["hash"], record["mod"], record["file"], kind, clozes)

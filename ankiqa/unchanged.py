@@ -97,12 +97,12 @@ def _note(values: list) -> RecordedNote:
     """A note read back from JSON; raises ValueError or TypeError for anything that a
     note's record cannot hold."""
     question_id, line, guid, content, kind, clozes, deck, media = values
-    texts = (question_id, guid, content, deck)
-    if not all(isinstance(text, str) for text in texts) or type(line) is not int:
+    texts = {type(question_id), type(guid), type(content), type(deck)}
+    if texts != {str} or type(line) is not int:
         raise TypeError("a value of the wrong type")
-    if kind not in NOTE_TYPES or not all(type(number) is int for number in clozes):
+    if kind not in NOTE_TYPES or (clozes and {type(number) for number in clozes} != {int}):
         raise ValueError("not a note's kind or clozes")
-    files = tuple((str(name), str(path)) for name, path in media)
+    files = tuple((str(name), str(path)) for name, path in media) if media else ()
     return RecordedNote(question_id, line, guid, content, kind, tuple(clozes), deck, files)
 
 
