@@ -186,8 +186,11 @@ def note_type_hash(note_type: NoteType, styles: tuple[str, str]) -> str:
 
 
 def _hash(content: list) -> str:
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True)
+    canonical = _CANONICAL.encode(content)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
+
+
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # as json.dumps with these
 
 
 def load_state(folder: Path) -> BuildState:
