@@ -1,4 +1,7 @@
-"""Notes → an `.apkg` file: genanki writes the collection, this module zips it.
+"""Notes → an `.apkg` file: a collection as genanki writes it, zipped.
+
+genanki gives the collection's schema, decks and note types, and which cards a note has;
+the notes' and cards' rows are built here, as genanki builds them but cheaper.
 
 The zip is DEFLATE-compressed (genanki stores it uncompressed, 3.5 times larger) and has
 its entries in a fixed order with fixed times: the same notes with the same `mod`s give
