@@ -8,13 +8,16 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from conftest import SEED_DECKS, write_rich_deck
+import genanki
+from conftest import SEED_DECKS, TESTS, write_rich_deck
 
 import ankiqa
 from ankiqa import pipeline
+from ankiqa.notes import deck_id
+from ankiqa.notetypes import NOTE_TYPES
 from ankiqa.package import write_package_to
 from ankiqa.parse import Question
-from ankiqa.spool import InMemory, NoteSpool
+from ankiqa.spool import InMemory, NoteSpool, PackedNote, SpooledNote
 from ankiqa.state import STATE_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,3 +161,51 @@ def test_notes_spooled_on_disk_make_the_bytes_of_notes_in_memory(tmp_path):
     write_package_to(listed, InMemory(notes), mods, type_mods, styles)
     assert spooled.getvalue() == listed.getvalue()
     assert len(type_mods) == 3
+
+
+def _genanki_notes(cursor, notes, decks, models, mods, ids) -> dict[str, Path]:
+    """`package._write_notes` as genanki writes notes: a genanki Note per note, stamped
+    with its own `mod`."""
+    media = {}
+    for note in notes.in_deck_order():
+        fields, tags = list(note.fields), list(note.tags)
+        genanki_note = genanki.Note(models[note.note_type.kind], fields, tags=tags, guid=note.guid)
+        genanki_note.write_to_db(cursor, mods[note.guid], deck_id(note.deck), ids)
+        media.update((file.name, file.path) for file in note.media)
+    return media
+
+
+def test_packages_hold_the_notes_and_cards_genanki_writes(tmp_path, monkeypatch):
+    """ankiqa builds the notes' and cards' rows itself: the same bytes as genanki's, for
+    cloze numbers out of order, repeated, past 9, empty or missing, sides left empty,
+    tags and decks interleaved."""
+    decks = tmp_path / "decks"
+    write_rich_deck(decks / "rich.md")
+    shutil.copy(TESTS / "fixtures" / "kinds.md", decks / "kinds.md")
+    notes: list[PackedNote] = list(ankiqa.build_decks([decks]))
+    cloze, basic, both = NOTE_TYPES["cloze"], NOTE_TYPES["basic"], NOTE_TYPES["reversed"]
+    odd = [
+        (cloze, ("no number",)),
+        (cloze, ("{{c0::zero}} {{c12::a}} {{c3::b}} {{c2::c}} {{c3::d}}",)),
+        (cloze, ("{{c1::a\nb}} {{c100::c}} {{c9::d}} {{c33::e}} {{c17::f}}",)),
+        (cloze, ("{{c2::}} {{c1::x}}",)),
+        (both, ("Q", "")),
+        (both, ("", "A")),
+        (basic, ("", "")),
+        (basic, ("Q", "A")),
+    ]
+    for number, (note_type, fields) in enumerate(odd):
+        guid, deck = f"odd-{number}", f"Odd::{number % 3}"
+        tags = ("odd", f"n{number}", "é::x")[: number % 4]
+        notes.append(SpooledNote(guid, note_type, deck, (*fields, guid), tags, ()))
+    mods = {note.guid: 1_800_000_000 + number for number, note in enumerate(notes)}
+    type_mods = {"basic": 1_700_000_001, "reversed": 1_700_000_002, "cloze": 1_700_000_003}
+
+    def write() -> bytes:
+        target = io.BytesIO()
+        write_package_to(target, InMemory(notes), mods, type_mods, ("default", "monokai"))
+        return target.getvalue()
+
+    ours = write()
+    monkeypatch.setattr("ankiqa.package._write_notes", _genanki_notes)
+    assert ours == write()
