@@ -177,11 +177,11 @@ class _QuestionReader:
             heading, answer = self.trees or question_trees(question)
         except RecursionError:
             return [self.too_deep(question.line)]
-        for token, depth in _walk(heading):
+        for token, depth in _walk(heading, _INSPECTED):
             if depth > MAX_NESTING:
                 return [self.too_deep(question.line)]
             self.inspect(token)
-        for token, depth in _walk(answer.children):
+        for token, depth in _walk(answer.children, _READ):
             if isinstance(token, block_token.BlockToken) and token.line_number:
                 self.block_line, self.cursor = token.line_number - 1, 0
             if depth > MAX_NESTING:
@@ -194,7 +194,7 @@ class _QuestionReader:
                 note = parse_markdown(source, notes=dict(question.notes))
             except RecursionError:
                 return [self.too_deep(question.line)]
-            if any(depth > MAX_NESTING for _, depth in _walk(note.children)):
+            if any(True for _ in _walk(note.children)):  # too deep
                 return [self.too_deep(question.line)]
         return self.found
 
@@ -206,11 +206,10 @@ class _QuestionReader:
         return Diagnostic(self.question.path, line, 1, ERROR, "too-deep", message)
 
     def inspect(self, token: Token) -> None:
-        if not isinstance(token, _INSPECTED):
-            return
         if isinstance(token, span_token.RawText):  # most tokens: first
-            if id(token) not in self.code_text:
-                self.text(token.content)
+            content = token.content
+            if ("[" in content or "$" in content) and id(token) not in self.code_text:
+                self.text(content)
         elif isinstance(token, (block_token.CodeFence, block_token.BlockCode)):
             self.code(token)
         elif isinstance(token, block_token.HtmlBlock):
@@ -296,7 +295,8 @@ class _QuestionReader:
             self.report(line, column, WARNING, "media-too-large", message)
 
     def text(self, text: str) -> None:
-        """Markdown that was meant but did not take: text left over after parsing."""
+        """Markdown that was meant but did not take: text left over after parsing (with a
+        `[` or a `$`: references and math)."""
         for match in _REFERENCE.finditer(text) if "[" in text else ():
             note, label = match.group(3), match.group(2) or match.group(1)
             if note is None and normalize_label(label) in self.defined:
@@ -371,15 +371,22 @@ _INSPECTED = (
 )
 
 
-def _walk(tokens: list[Token]) -> Iterator[tuple[Token, int]]:
-    """Every token in `tokens` and below, in document order (a table's header row too),
-    with its depth: 1 for the tokens in `tokens`."""
+# What `problems` reads in an answer: the blocks too, for their lines.
+_READ = (*_INSPECTED, block_token.BlockToken)
+
+
+def _walk(tokens: list[Token], wanted: tuple[type, ...] = ()) -> Iterator[tuple[Token, int]]:
+    """The tokens in `tokens` and below that are `wanted` or deeper than MAX_NESTING, in
+    document order (a table's header row too), with their depth: 1 for the tokens in
+    `tokens`. Only these are handed out: most tokens are neither."""
     stack = [(token, 1) for token in reversed(tokens)]
     while stack:
         token, depth = stack.pop()
-        yield token, depth
+        if isinstance(token, wanted) or depth > MAX_NESTING:
+            yield token, depth
         children = token.children
         if isinstance(token, (Table, block_token.Table)):
             children = [token.header, *(children or ())]
         if children:
-            stack.extend((child, depth + 1) for child in reversed(list(children)))
+            depth += 1
+            stack += [(child, depth) for child in reversed(children)]

@@ -138,7 +138,7 @@ def _find_protected_spans(string: str, root: object) -> _Spans:
     code_matches = core_tokens._code_matches  # filled by CoreTokens, read by InlineCode
     core_tokens._code_matches = []
     try:
-        links = core_tokens.find_core_tokens(string, root)
+        links = _find_core_tokens(string, root)
         met = core_tokens._code_matches
     finally:
         core_tokens._code_matches = code_matches
@@ -150,6 +150,18 @@ def _find_protected_spans(string: str, root: object) -> _Spans:
     return _Spans(string, root, spans, (links, met))
 
 
+def _find_core_tokens(string: str, root: object) -> list:
+    """mistletoe's `find_core_tokens`, which reads the text a character at a time in
+    Python, called only for a text that can hold what it finds: emphasis needs a `*` or
+    `_`, a link or image a `]`. In any other text it finds nothing but the code spans
+    (each searched for from the end of the one before), which are found here instead."""
+    if "*" in string or "_" in string or "]" in string:
+        return core_tokens.find_core_tokens(string, root)
+    if "`" in string:
+        core_tokens._code_matches.extend(core_tokens.code_pattern.finditer(string))
+    return []
+
+
 class CoreTokens(span_token.CoreTokens):
     """mistletoe's links, images and emphasis: found once per text, when
     `_protected_spans` already found them for the same text and link references."""
@@ -158,10 +170,27 @@ class CoreTokens(span_token.CoreTokens):
     def find(cls, string: str) -> list:
         found = _last
         if found.core is None or found.root is not token._root_node or found.string != string:
-            return super().find(string)
+            return _find_core_tokens(string, token._root_node)
         (links, met), found.core = found.core, None
         core_tokens._code_matches.extend(met)  # as `find_core_tokens` leaves them
         return links
+
+
+class AutoLink(span_token.AutoLink):
+    """mistletoe's `<…>` autolinks, not searched for in text without a `<`."""
+
+    @classmethod
+    def find(cls, string: str) -> Iterator[re.Match]:
+        return cls.pattern.finditer(string) if "<" in string else iter(())
+
+
+class LineBreak(span_token.LineBreak):
+    """mistletoe's line breaks, not searched for in text without a line break: its
+    pattern tries every position of the text."""
+
+    @classmethod
+    def find(cls, string: str) -> Iterator[re.Match]:
+        return cls.pattern.finditer(string) if "\n" in string else iter(())
 
 
 def _math_matches(pattern: re.Pattern, string: str) -> Iterator[re.Match]:
@@ -606,6 +635,8 @@ _REPLACED = (
     (span_token, span_token.Strikethrough, Strikethrough),
     (span_token, span_token.HtmlSpan, HtmlSpan),
     (span_token, span_token.CoreTokens, CoreTokens),
+    (span_token, span_token.AutoLink, AutoLink),
+    (span_token, span_token.LineBreak, LineBreak),
     (block_token, block_token.Table, Table),
 )
 

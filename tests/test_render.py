@@ -8,9 +8,11 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from mistletoe import core_tokens
 
-from ankiqa import CardRenderer
+from ankiqa import CardRenderer, tokens
 from ankiqa.notetypes import BASIC
+from ankiqa.render import parse_markdown
 
 
 @pytest.fixture
@@ -120,6 +122,30 @@ def test_links_found_for_bare_urls_are_the_links_rendered(renderer: CardRenderer
         ' <a href="https://b.example">https://b.example</a>, or <code>c</code>.</p>'
     )
     assert html == f"{paragraph}\n{paragraph}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain text", "`a` and ``b`c`` and \\`d` `e", "![x` `y", "[a `b` c", "``` unclosed `x`"],
+)
+def test_text_without_emphasis_or_links_finds_what_mistletoe_finds(text: str) -> None:
+    # mistletoe's core-token search is skipped in text without `*`, `_` or `]`: it finds
+    # no link or emphasis there, and the same code spans, in the same order.
+    with CardRenderer():
+        root = parse_markdown("")
+        core_tokens._code_matches = []
+        assert tokens._find_core_tokens(text, root) == []
+        ours, core_tokens._code_matches = core_tokens._code_matches, []
+        assert core_tokens.find_core_tokens(text, root) == []
+        theirs, core_tokens._code_matches = core_tokens._code_matches, []
+    assert [match.span() for match in ours] == [match.span() for match in theirs]
+
+
+def test_line_breaks_and_angle_autolinks_where_their_characters_are(
+    renderer: CardRenderer,
+) -> None:
+    html = renderer.markdown("a  \nb\\\nc <https://x.example> d")
+    assert html == '<p>a<br>\nb<br>\nc <a href="https://x.example">https://x.example</a> d</p>'
 
 
 def test_fenced_code_is_highlighted_with_css_classes(renderer: CardRenderer) -> None:
