@@ -384,5 +384,6 @@ class Cache:
 _WARNED = "select warnings from warned where key=?"
 
 
+@lru_cache(maxsize=4096)  # a question is looked up several times in an export, close together
 def _key(inputs: tuple[str, ...]) -> str:
     return hashlib.sha256("\0".join(inputs).encode()).hexdigest()
