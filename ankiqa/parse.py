@@ -320,8 +320,8 @@ def _read(
             if isinstance(read, _PieceRecord):
                 reader.replay(read)
             else:
-                key, lines, document = read
-                reader.keep(key, reader.read_piece(lines, document, piece.line - 1))
+                key, lines, outline = read
+                reader.keep(key, reader.read_piece(lines, outline, piece.line - 1))
     except split.TooLong as error:
         limit = MAX_PIECE_CHARS // 1_000_000
         message = (
@@ -466,31 +466,18 @@ class _Reader:
 
     def parse(
         self, text: str, at_cut: bool, math_follows: bool
-    ) -> tuple[list[str], Document] | None:
-        """A piece's lines and blocks, or None when it is to end at a cut (see `split`)
-        and its last line is no top-level heading, or a `$$` left open before it may be
-        closed after it. Raises _Unreadable."""
-        lines = [line + "\n" for line in text.split("\n")[:-1]]
-        hostile = hostile_line(self.path, lines)
-        if hostile is not None:
-            raise _Unreadable(hostile)
-        try:
-            with _blocks_only():
-                document = Document(lines)
-        except RecursionError:  # a last resort: hostile_line should have caught it
-            message = "Markdown nested too deeply to read"
-            raise _Unreadable(Diagnostic(self.path, 1, 1, ERROR, "too-deep", message)) from None
+    ) -> tuple[list[str], _Outline] | None:
+        """A piece's lines and the outline of its blocks (see `_outline`), or None when it
+        is to end at a cut that does not hold. Raises _Unreadable."""
+        lines = _lines(text)
+        outline = _outline(lines, at_cut, math_follows, self.path)
+        if outline is None:
+            return None
         if at_cut:
-            last = document.children[-1] if document.children else None
-            if not (isinstance(last, Heading) and last.line_number == len(lines)):
-                return None
-            if math_follows and _math_left_open(document, lines):
-                return None
-            document.children = document.children[:-1]
             lines.pop()
-        return lines, document
+        return lines, outline
 
-    def read_piece(self, lines: list[str], document: Document, offset: int) -> _PieceRecord | None:
+    def read_piece(self, lines: list[str], outline: _Outline, offset: int) -> _PieceRecord | None:
         """Read the questions of a piece whose first line is the file's line `offset` + 1.
         Returns its record, unless it has a problem (an error, or a warning with one)."""
         path = self.path
@@ -501,13 +488,13 @@ class _Reader:
         def problem(line: int, code: str, message: str, column: int = 1) -> None:
             found.append(Diagnostic(path, line, column, ERROR, code, message))
 
-        code_lines = set(_code_lines(document.children))
-        definitions = _Definitions.found_in(document)
+        code_lines = outline.code_lines
+        definitions = outline.definitions
         self.definitions.add(definitions)
         headings = [
-            (token.line_number, token.level, _heading_text(lines[token.line_number - 1]))
-            for token in document.children
-            if isinstance(token, Heading) and token.level <= QUESTION_LEVEL
+            (line, level, _heading_text(lines[line - 1]))
+            for line, level in outline.headings
+            if level <= QUESTION_LEVEL
         ]
         front_matter = self.front_matter
         questions = []
@@ -601,9 +588,9 @@ class _Reader:
                     labels,
                 )
             )
-        found += too_complex(path, document.children)
+        found += outline.too_complex
         self.problems += [replace(d, line=d.line + offset) for d in found]
-        self.problems += self.structure_problems(document.children, lines, offset)
+        self.problems += self.structure_problems(outline, lines, offset)
         self.spool.add(questions)
         if len(self.problems) > problems_before or len(self.skipped) > skipped_before:
             return None
@@ -619,36 +606,35 @@ class _Reader:
         )
 
     def structure_problems(
-        self, tokens: list[BlockToken], lines: list[str], offset: int
+        self, outline: _Outline, lines: list[str], offset: int
     ) -> list[Diagnostic]:
         """Mistakes that change which text belongs to which question, at the file's lines
         (`skipped-level` is kept for `finish`: in a file without questions,
         `no-questions` says what a `####` heading is not)."""
         problems: list[Diagnostic] = []
         path = self.path
-        for token in tokens:
-            line = token.line_number + offset
+        for number, level in outline.headings:
+            line = number + offset
             outside_questions = self.section is None or self.section[1] < QUESTION_LEVEL
-            if isinstance(token, Heading) and token.level <= QUESTION_LEVEL:
-                self.section = (line, token.level)
-            elif isinstance(token, Heading) and outside_questions:
+            if level <= QUESTION_LEVEL:
+                self.section = (line, level)
+            elif outside_questions:
                 where = ""
                 if self.section is not None:
                     where = f" under the `{'#' * self.section[1]}` on line {self.section[0]}"
                 message = (
-                    f"`{'#' * token.level}` heading{where} is not a question"
+                    f"`{'#' * level}` heading{where} is not a question"
                     " (questions are `###` headings): it and its text are on no card"
                 )
-                column = _indent(lines, token) + 1
+                column = _indent(lines[number - 1]) + 1
                 self.skipped.append(Diagnostic(path, line, column, ERROR, "skipped-level", message))
-            elif isinstance(token, CodeFence) and _runs_to_the_end(token, lines):
-                swallowed = sum(
-                    bool(_QUESTION_HEADING.match(line)) for line in lines[token.line_number :]
-                )
-                lost = f", including {swallowed} question heading(s)" if swallowed else ""
-                message = f"code fence never closed: the rest of the file is code{lost}"
-                column = token.indentation + 1
-                problems.append(Diagnostic(path, line, column, ERROR, "unclosed-fence", message))
+        for number, column in outline.open_fences:
+            swallowed = sum(bool(_QUESTION_HEADING.match(line)) for line in lines[number:])
+            lost = f", including {swallowed} question heading(s)" if swallowed else ""
+            message = f"code fence never closed: the rest of the file is code{lost}"
+            problems.append(
+                Diagnostic(path, number + offset, column, ERROR, "unclosed-fence", message)
+            )
         return problems
 
     def refused(self, diagnostic: Diagnostic) -> _ReadDeck:
@@ -669,7 +655,7 @@ class _Reader:
 
 _Labelled = tuple[Question, frozenset[str]]  # a question and the labels it holds in brackets
 # A piece as the reader takes it: recalled, or parsed (with the key to record it under).
-_Piece = Union["_PieceRecord", tuple[str | None, list[str], Document]]
+_Piece = Union["_PieceRecord", tuple[str | None, list[str], "_Outline"]]
 # Link reference definitions as (label, (destination, title)), footnotes as (label, Markdown).
 _Found = tuple[list[tuple[str, tuple[str, str]]], list[tuple[str, str]]]
 
@@ -733,6 +719,62 @@ class _PieceRecord:
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
         return cls(offset, lines, questions, definitions, title, part, sections, section)
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """What reading a piece (`_Reader.read_piece`) takes from its blocks, but its lines:
+    small to send from a worker process, where a Document is not (pickling one costs more
+    than parsing it). Lines are the piece's, counted from 1."""
+
+    headings: list[tuple[int, int]]  # top-level headings: line, level
+    code_lines: frozenset[int]  # lines inside code blocks, at any depth
+    definitions: _Found
+    too_complex: list[Diagnostic]
+    open_fences: list[tuple[int, int]]  # top-level code fences never closed: line, column
+
+
+def _outline(lines: list[str], at_cut: bool, math_follows: bool, path: Path) -> _Outline | None:
+    """The outline of a piece of the deck file at `path`, or None when it is to end at a
+    cut (see `split`) and its last line is no top-level heading, or a `$$` left open
+    before it may be closed after it. Raises _Unreadable. Depends on its arguments only,
+    so that it may run in a worker process."""
+    hostile = hostile_line(path, lines)
+    if hostile is not None:
+        raise _Unreadable(hostile)
+    try:
+        with _blocks_only():
+            document = Document(lines)
+    except RecursionError:  # a last resort: hostile_line should have caught it
+        message = "Markdown nested too deeply to read"
+        raise _Unreadable(Diagnostic(path, 1, 1, ERROR, "too-deep", message)) from None
+    count = len(lines)
+    if at_cut:
+        last = document.children[-1] if document.children else None
+        if not (isinstance(last, Heading) and last.line_number == count):
+            return None
+        if math_follows and _math_left_open(document, lines):
+            return None
+        document.children = document.children[:-1]
+        count -= 1
+    tokens = document.children
+    headings = [token for token in tokens if isinstance(token, Heading)]
+    return _Outline(
+        headings=[(heading.line_number, heading.level) for heading in headings],
+        code_lines=frozenset(_code_lines(tokens)),
+        definitions=_Definitions.found_in(document),
+        too_complex=too_complex(path, tokens),
+        open_fences=[
+            (token.line_number, token.indentation + 1)
+            for token in tokens
+            if isinstance(token, CodeFence) and _runs_to_the_end(token, count)
+        ],
+    )
+
+
+def _lines(text: str) -> list[str]:
+    """A piece's lines, each ending in "\\n" (as the text's do)."""
+    return [line + "\n" for line in text.split("\n")[:-1]]
 
 
 class _Spool:
@@ -886,7 +928,7 @@ def _clozes(
 
 
 def _option_lines(
-    lines: list[str], id_line: int, body: range, code_lines: set[int]
+    lines: list[str], id_line: int, body: range, code_lines: frozenset[int]
 ) -> dict[int, tuple[str, str]]:
     """The option lines (`tags: …`, `reversed: yes`) right above and below the id line:
     line number → (option, value)."""
@@ -903,14 +945,13 @@ def _option_lines(
     return dict(sorted(found.items()))
 
 
-def _indent(lines: list[str], token: BlockToken) -> int:
-    line = lines[token.line_number - 1]
+def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _runs_to_the_end(fence: CodeFence, lines: list[str]) -> bool:
+def _runs_to_the_end(fence: CodeFence, lines: int) -> bool:
     """Whether a top-level fence has no closing line: its content reaches the last line."""
-    return fence.line_number + fence.content.count("\n") >= len(lines)
+    return fence.line_number + fence.content.count("\n") >= lines
 
 
 def _heading_text(line: str) -> str:
