@@ -20,7 +20,9 @@ import json
 import pickle
 import re
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -66,6 +68,9 @@ _YES = frozenset({"yes", "true", "on"})
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
+# Pieces in flight when they are parsed on worker processes: enough to keep two busy while
+# this process reads the one before, each a document tree in a worker's memory at most.
+AHEAD = 4
 SPOOL_FROM = 1_000_000  # characters: the questions of a larger deck file wait on disk
 _QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL: see nul-character
@@ -117,14 +122,15 @@ def read_deck_file(path: Path, deck_prefix: str = "", cache: Path | None = None)
 
 
 def read_deck_parts(
-    path: Path, deck_prefix: str = "", cache: Path | None = None
+    path: Path, deck_prefix: str = "", cache: Path | None = None, pool: Executor | None = None
 ) -> Iterator[DeckFile]:
     """`read_deck_file` in parts, each with some of the file's questions, in order, and
     every one of its diagnostics. A file larger than one piece (see `split`) is read whole
     before the first part is given, its questions kept in a temporary file if it is over
     SPOOL_FROM characters, so that memory holds one piece and one part of it; such a file
     is cached a piece at a time (see `_PieceRecord`): after an edit, only the pieces that
-    changed are parsed again."""
+    changed are parsed again. With a `pool` of worker processes, its pieces are parsed on
+    them, ahead of their turn (see `_Ahead`)."""
     path = Path(path)
     data = read_bytes(path)
     text = data if isinstance(data, Diagnostic) else decode(data, path)
@@ -135,7 +141,7 @@ def read_deck_parts(
     if len(text) > split.PIECE_CHARS:
         with Cache(cache) as known:
             on_disk = len(text) > SPOOL_FROM
-            deck = _read(text, path, deck_prefix, on_disk=on_disk, known=known)
+            deck = _read(text, path, deck_prefix, on_disk, known, pool)
         del text
         with deck:
             yield from deck.parts()
@@ -294,11 +300,17 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
 
 
 def _read(
-    text: str, path: Path, deck_prefix: str, on_disk: bool, known: Cache | None = None
+    text: str,
+    path: Path,
+    deck_prefix: str,
+    on_disk: bool,
+    known: Cache | None = None,
+    pool: Executor | None = None,
 ) -> _ReadDeck:
     """Read a deck file's text, a piece at a time (see `split`); its questions wait in a
     spool (a temporary file when `on_disk`) until the link references and footnotes that
-    they use are known. A piece that `known` holds a record of is not parsed again."""
+    they use are known. A piece that `known` holds a record of is not parsed again; the
+    others are parsed on `pool`'s workers, if given, a few ahead of their turn."""
     if len(text) > MAX_FILE_BYTES:
         return _ReadDeck(path, deck_prefix + path.stem, [_too_large(path)])
     text = _normalized(text)
@@ -311,10 +323,13 @@ def _read(
     problems += found
     if front_lines:  # Markdown reads it as blank lines
         text = "\n" * front_lines + text[len("".join(_first_lines(text)[:front_lines])) :]
-    reader = _Reader(path, deck_prefix, front_matter, on_disk, known)
+    ahead = None if pool is None else _Ahead(pool, text, path, AHEAD)
+    reader = _Reader(path, deck_prefix, front_matter, on_disk, known, ahead)
     reader.problems += problems
     try:
-        pieces: Iterator[split.Piece[_Piece]] = split.pieces(text, reader.recall_or_parse)
+        pieces: Iterator[split.Piece[_Piece]] = split.pieces(
+            text, reader.recall_or_parse, ahead=None if ahead is None else ahead.plan
+        )
         for piece in pieces:
             read = piece.read
             if isinstance(read, _PieceRecord):
@@ -331,6 +346,9 @@ def _read(
         return reader.refused(Diagnostic(path, error.line, 1, ERROR, "too-large", message))
     except _Unreadable as error:
         return reader.refused(error.diagnostic)
+    finally:
+        if ahead is not None:
+            ahead.cancel()
     return reader.finish()
 
 
@@ -395,9 +413,11 @@ class _Reader:
         front_matter: FrontMatter,
         on_disk: bool,
         known: Cache | None = None,
+        ahead: _Ahead | None = None,
     ):
         self.path, self.deck_prefix, self.front_matter = path, deck_prefix, front_matter
         self.known = known  # where pieces read before are recorded
+        self.ahead = ahead  # worker processes that parse pieces ahead of their turn
         self.lines_read = 0  # in the pieces before the next one
         self.problems: list[Diagnostic] = []
         self.title: str | None = None  # the first `#` heading before the first question
@@ -467,10 +487,14 @@ class _Reader:
     def parse(
         self, text: str, at_cut: bool, math_follows: bool
     ) -> tuple[list[str], _Outline] | None:
-        """A piece's lines and the outline of its blocks (see `_outline`), or None when it
-        is to end at a cut that does not hold. Raises _Unreadable."""
+        """A piece's lines and the outline of its blocks (see `_outline`; read ahead in
+        a worker process if `ahead` did), or None when it is to end at a cut that does
+        not hold. Raises _Unreadable."""
         lines = _lines(text)
-        outline = _outline(lines, at_cut, math_follows, self.path)
+        if self.ahead is not None:
+            outline = self.ahead.outline(text, lines, at_cut, math_follows)
+        else:
+            outline = _outline(lines, at_cut, math_follows, self.path)
         if outline is None:
             return None
         if at_cut:
@@ -772,9 +796,68 @@ def _outline(lines: list[str], at_cut: bool, math_follows: bool, path: Path) -> 
     )
 
 
+def _text_outline(text: str, at_cut: bool, math_follows: bool, path: Path) -> _Outline | None:
+    """`_outline` of a piece's text, which is sent to a worker process quicker than its
+    lines."""
+    return _outline(_lines(text), at_cut, math_follows, path)
+
+
 def _lines(text: str) -> list[str]:
     """A piece's lines, each ending in "\\n" (as the text's do)."""
     return [line + "\n" for line in text.split("\n")[:-1]]
+
+
+class _Ahead:
+    """The pieces of a large deck file, parsed in worker processes ahead of their turn,
+    as `split.pieces` would read them if every cut held, while this process reads the
+    ones before them; `_outline`s come back. At most `window` are in flight; a cut that
+    does not hold drops those read past it. Reading ahead starts once a piece was
+    parsed, and stops at one recalled from the cache (a recalled piece is not parsed)."""
+
+    def __init__(self, pool: Executor, text: str, path: Path, window: int):
+        self.pool, self.text, self.path, self.window = pool, text, path, window
+        self.planned: deque[tuple[split.Reading, Future[_Outline | None]]] = deque()
+        self.start = 0  # where the piece being read starts
+        self.parsed = False  # whether it was parsed (else recalled, or it is the first)
+
+    def plan(self, start: int, readings: Iterator[split.Reading]) -> None:
+        """The piece at `start` is next (see `split.pieces`): keep `window` of `readings`
+        (the pieces from it on) in flight, if the last piece was parsed."""
+        while self.planned and self.planned[0][0].start < start:  # recalled, not parsed
+            self.planned.popleft()[1].cancel()
+        if self.planned and self.planned[0][0].start != start:
+            self.cancel()
+        if self.parsed:
+            last = self.planned[-1][0].start if self.planned else -1
+            for reading in readings:
+                if len(self.planned) >= self.window:
+                    break
+                if reading.start > last:
+                    text = self.text[reading.start : reading.end]
+                    future = self.pool.submit(
+                        _text_outline, text, reading.at_cut, reading.math_follows, self.path
+                    )
+                    self.planned.append((reading, future))
+        self.start, self.parsed = start, False
+
+    def outline(
+        self, text: str, lines: list[str], at_cut: bool, math_follows: bool
+    ) -> _Outline | None:
+        """`_outline` of the piece at `start`, of `text` and `lines`: read ahead, or now."""
+        self.parsed = True
+        asked = split.Reading(self.start, self.start + len(text), at_cut, math_follows)
+        if self.planned and self.planned[0][0] == asked:
+            outline = self.planned.popleft()[1].result()
+            if outline is None:
+                self.cancel()  # they assumed that this cut holds
+            return outline
+        self.cancel()  # a longer piece: this one's cut did not hold
+        return _outline(lines, at_cut, math_follows, self.path)
+
+    def cancel(self) -> None:
+        """Drop every piece in flight."""
+        while self.planned:
+            self.planned.popleft()[1].cancel()
 
 
 class _Spool:
