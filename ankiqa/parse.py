@@ -20,7 +20,9 @@ import json
 import pickle
 import re
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -66,6 +68,9 @@ _YES = frozenset({"yes", "true", "on"})
 _ATX_MARKS = re.compile(r"^ {0,3}#{1,6}(?=[ \t]|$)|[ \t]+#+[ \t]*$")
 QUESTION_LEVEL = 3
 
+# Pieces in flight when they are parsed on worker processes: enough to keep two busy while
+# this process reads the one before, each a document tree in a worker's memory at most.
+AHEAD = 4
 SPOOL_FROM = 1_000_000  # characters: the questions of a larger deck file wait on disk
 _QUESTION_HEADING = re.compile(r" {0,3}###(?:[ \t]|$)")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL: see nul-character
@@ -117,14 +122,15 @@ def read_deck_file(path: Path, deck_prefix: str = "", cache: Path | None = None)
 
 
 def read_deck_parts(
-    path: Path, deck_prefix: str = "", cache: Path | None = None
+    path: Path, deck_prefix: str = "", cache: Path | None = None, pool: Executor | None = None
 ) -> Iterator[DeckFile]:
     """`read_deck_file` in parts, each with some of the file's questions, in order, and
     every one of its diagnostics. A file larger than one piece (see `split`) is read whole
     before the first part is given, its questions kept in a temporary file if it is over
     SPOOL_FROM characters, so that memory holds one piece and one part of it; such a file
     is cached a piece at a time (see `_PieceRecord`): after an edit, only the pieces that
-    changed are parsed again."""
+    changed are parsed again. With a `pool` of worker processes, its pieces are parsed on
+    them, ahead of their turn (see `_Ahead`)."""
     path = Path(path)
     data = read_bytes(path)
     text = data if isinstance(data, Diagnostic) else decode(data, path)
@@ -135,7 +141,7 @@ def read_deck_parts(
     if len(text) > split.PIECE_CHARS:
         with Cache(cache) as known:
             on_disk = len(text) > SPOOL_FROM
-            deck = _read(text, path, deck_prefix, on_disk=on_disk, known=known)
+            deck = _read(text, path, deck_prefix, on_disk, known, pool)
         del text
         with deck:
             yield from deck.parts()
@@ -294,11 +300,17 @@ def parse_deck(text: str, path: Path = Path("<string>"), deck_prefix: str = "") 
 
 
 def _read(
-    text: str, path: Path, deck_prefix: str, on_disk: bool, known: Cache | None = None
+    text: str,
+    path: Path,
+    deck_prefix: str,
+    on_disk: bool,
+    known: Cache | None = None,
+    pool: Executor | None = None,
 ) -> _ReadDeck:
     """Read a deck file's text, a piece at a time (see `split`); its questions wait in a
     spool (a temporary file when `on_disk`) until the link references and footnotes that
-    they use are known. A piece that `known` holds a record of is not parsed again."""
+    they use are known. A piece that `known` holds a record of is not parsed again; the
+    others are parsed on `pool`'s workers, if given, a few ahead of their turn."""
     if len(text) > MAX_FILE_BYTES:
         return _ReadDeck(path, deck_prefix + path.stem, [_too_large(path)])
     text = _normalized(text)
@@ -311,17 +323,20 @@ def _read(
     problems += found
     if front_lines:  # Markdown reads it as blank lines
         text = "\n" * front_lines + text[len("".join(_first_lines(text)[:front_lines])) :]
-    reader = _Reader(path, deck_prefix, front_matter, on_disk, known)
+    ahead = None if pool is None else _Ahead(pool, text, path, AHEAD)
+    reader = _Reader(path, deck_prefix, front_matter, on_disk, known, ahead)
     reader.problems += problems
     try:
-        pieces: Iterator[split.Piece[_Piece]] = split.pieces(text, reader.recall_or_parse)
+        pieces: Iterator[split.Piece[_Piece]] = split.pieces(
+            text, reader.recall_or_parse, ahead=None if ahead is None else ahead.plan
+        )
         for piece in pieces:
             read = piece.read
             if isinstance(read, _PieceRecord):
                 reader.replay(read)
             else:
-                key, lines, document = read
-                reader.keep(key, reader.read_piece(lines, document, piece.line - 1))
+                key, lines, outline = read
+                reader.keep(key, reader.read_piece(lines, outline, piece.line - 1))
     except split.TooLong as error:
         limit = MAX_PIECE_CHARS // 1_000_000
         message = (
@@ -331,6 +346,9 @@ def _read(
         return reader.refused(Diagnostic(path, error.line, 1, ERROR, "too-large", message))
     except _Unreadable as error:
         return reader.refused(error.diagnostic)
+    finally:
+        if ahead is not None:
+            ahead.cancel()
     return reader.finish()
 
 
@@ -395,9 +413,11 @@ class _Reader:
         front_matter: FrontMatter,
         on_disk: bool,
         known: Cache | None = None,
+        ahead: _Ahead | None = None,
     ):
         self.path, self.deck_prefix, self.front_matter = path, deck_prefix, front_matter
         self.known = known  # where pieces read before are recorded
+        self.ahead = ahead  # worker processes that parse pieces ahead of their turn
         self.lines_read = 0  # in the pieces before the next one
         self.problems: list[Diagnostic] = []
         self.title: str | None = None  # the first `#` heading before the first question
@@ -466,31 +486,22 @@ class _Reader:
 
     def parse(
         self, text: str, at_cut: bool, math_follows: bool
-    ) -> tuple[list[str], Document] | None:
-        """A piece's lines and blocks, or None when it is to end at a cut (see `split`)
-        and its last line is no top-level heading, or a `$$` left open before it may be
-        closed after it. Raises _Unreadable."""
-        lines = [line + "\n" for line in text.split("\n")[:-1]]
-        hostile = hostile_line(self.path, lines)
-        if hostile is not None:
-            raise _Unreadable(hostile)
-        try:
-            with _blocks_only():
-                document = Document(lines)
-        except RecursionError:  # a last resort: hostile_line should have caught it
-            message = "Markdown nested too deeply to read"
-            raise _Unreadable(Diagnostic(self.path, 1, 1, ERROR, "too-deep", message)) from None
+    ) -> tuple[list[str], _Outline] | None:
+        """A piece's lines and the outline of its blocks (see `_outline`; read ahead in
+        a worker process if `ahead` did), or None when it is to end at a cut that does
+        not hold. Raises _Unreadable."""
+        lines = _lines(text)
+        if self.ahead is not None:
+            outline = self.ahead.outline(text, lines, at_cut, math_follows)
+        else:
+            outline = _outline(lines, at_cut, math_follows, self.path)
+        if outline is None:
+            return None
         if at_cut:
-            last = document.children[-1] if document.children else None
-            if not (isinstance(last, Heading) and last.line_number == len(lines)):
-                return None
-            if math_follows and _math_left_open(document, lines):
-                return None
-            document.children = document.children[:-1]
             lines.pop()
-        return lines, document
+        return lines, outline
 
-    def read_piece(self, lines: list[str], document: Document, offset: int) -> _PieceRecord | None:
+    def read_piece(self, lines: list[str], outline: _Outline, offset: int) -> _PieceRecord | None:
         """Read the questions of a piece whose first line is the file's line `offset` + 1.
         Returns its record, unless it has a problem (an error, or a warning with one)."""
         path = self.path
@@ -501,13 +512,13 @@ class _Reader:
         def problem(line: int, code: str, message: str, column: int = 1) -> None:
             found.append(Diagnostic(path, line, column, ERROR, code, message))
 
-        code_lines = set(_code_lines(document.children))
-        definitions = _Definitions.found_in(document)
+        code_lines = outline.code_lines
+        definitions = outline.definitions
         self.definitions.add(definitions)
         headings = [
-            (token.line_number, token.level, _heading_text(lines[token.line_number - 1]))
-            for token in document.children
-            if isinstance(token, Heading) and token.level <= QUESTION_LEVEL
+            (line, level, _heading_text(lines[line - 1]))
+            for line, level in outline.headings
+            if level <= QUESTION_LEVEL
         ]
         front_matter = self.front_matter
         questions = []
@@ -601,9 +612,9 @@ class _Reader:
                     labels,
                 )
             )
-        found += too_complex(path, document.children)
+        found += outline.too_complex
         self.problems += [replace(d, line=d.line + offset) for d in found]
-        self.problems += self.structure_problems(document.children, lines, offset)
+        self.problems += self.structure_problems(outline, lines, offset)
         self.spool.add(questions)
         if len(self.problems) > problems_before or len(self.skipped) > skipped_before:
             return None
@@ -619,36 +630,35 @@ class _Reader:
         )
 
     def structure_problems(
-        self, tokens: list[BlockToken], lines: list[str], offset: int
+        self, outline: _Outline, lines: list[str], offset: int
     ) -> list[Diagnostic]:
         """Mistakes that change which text belongs to which question, at the file's lines
         (`skipped-level` is kept for `finish`: in a file without questions,
         `no-questions` says what a `####` heading is not)."""
         problems: list[Diagnostic] = []
         path = self.path
-        for token in tokens:
-            line = token.line_number + offset
+        for number, level in outline.headings:
+            line = number + offset
             outside_questions = self.section is None or self.section[1] < QUESTION_LEVEL
-            if isinstance(token, Heading) and token.level <= QUESTION_LEVEL:
-                self.section = (line, token.level)
-            elif isinstance(token, Heading) and outside_questions:
+            if level <= QUESTION_LEVEL:
+                self.section = (line, level)
+            elif outside_questions:
                 where = ""
                 if self.section is not None:
                     where = f" under the `{'#' * self.section[1]}` on line {self.section[0]}"
                 message = (
-                    f"`{'#' * token.level}` heading{where} is not a question"
+                    f"`{'#' * level}` heading{where} is not a question"
                     " (questions are `###` headings): it and its text are on no card"
                 )
-                column = _indent(lines, token) + 1
+                column = _indent(lines[number - 1]) + 1
                 self.skipped.append(Diagnostic(path, line, column, ERROR, "skipped-level", message))
-            elif isinstance(token, CodeFence) and _runs_to_the_end(token, lines):
-                swallowed = sum(
-                    bool(_QUESTION_HEADING.match(line)) for line in lines[token.line_number :]
-                )
-                lost = f", including {swallowed} question heading(s)" if swallowed else ""
-                message = f"code fence never closed: the rest of the file is code{lost}"
-                column = token.indentation + 1
-                problems.append(Diagnostic(path, line, column, ERROR, "unclosed-fence", message))
+        for number, column in outline.open_fences:
+            swallowed = sum(bool(_QUESTION_HEADING.match(line)) for line in lines[number:])
+            lost = f", including {swallowed} question heading(s)" if swallowed else ""
+            message = f"code fence never closed: the rest of the file is code{lost}"
+            problems.append(
+                Diagnostic(path, number + offset, column, ERROR, "unclosed-fence", message)
+            )
         return problems
 
     def refused(self, diagnostic: Diagnostic) -> _ReadDeck:
@@ -669,7 +679,7 @@ class _Reader:
 
 _Labelled = tuple[Question, frozenset[str]]  # a question and the labels it holds in brackets
 # A piece as the reader takes it: recalled, or parsed (with the key to record it under).
-_Piece = Union["_PieceRecord", tuple[str | None, list[str], Document]]
+_Piece = Union["_PieceRecord", tuple[str | None, list[str], "_Outline"]]
 # Link reference definitions as (label, (destination, title)), footnotes as (label, Markdown).
 _Found = tuple[list[tuple[str, tuple[str, str]]], list[tuple[str, str]]]
 
@@ -733,6 +743,121 @@ class _PieceRecord:
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
         return cls(offset, lines, questions, definitions, title, part, sections, section)
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """What reading a piece (`_Reader.read_piece`) takes from its blocks, but its lines:
+    small to send from a worker process, where a Document is not (pickling one costs more
+    than parsing it). Lines are the piece's, counted from 1."""
+
+    headings: list[tuple[int, int]]  # top-level headings: line, level
+    code_lines: frozenset[int]  # lines inside code blocks, at any depth
+    definitions: _Found
+    too_complex: list[Diagnostic]
+    open_fences: list[tuple[int, int]]  # top-level code fences never closed: line, column
+
+
+def _outline(lines: list[str], at_cut: bool, math_follows: bool, path: Path) -> _Outline | None:
+    """The outline of a piece of the deck file at `path`, or None when it is to end at a
+    cut (see `split`) and its last line is no top-level heading, or a `$$` left open
+    before it may be closed after it. Raises _Unreadable. Depends on its arguments only,
+    so that it may run in a worker process."""
+    hostile = hostile_line(path, lines)
+    if hostile is not None:
+        raise _Unreadable(hostile)
+    try:
+        with _blocks_only():
+            document = Document(lines)
+    except RecursionError:  # a last resort: hostile_line should have caught it
+        message = "Markdown nested too deeply to read"
+        raise _Unreadable(Diagnostic(path, 1, 1, ERROR, "too-deep", message)) from None
+    count = len(lines)
+    if at_cut:
+        last = document.children[-1] if document.children else None
+        if not (isinstance(last, Heading) and last.line_number == count):
+            return None
+        if math_follows and _math_left_open(document, lines):
+            return None
+        document.children = document.children[:-1]
+        count -= 1
+    tokens = document.children
+    headings = [token for token in tokens if isinstance(token, Heading)]
+    return _Outline(
+        headings=[(heading.line_number, heading.level) for heading in headings],
+        code_lines=frozenset(_code_lines(tokens)),
+        definitions=_Definitions.found_in(document),
+        too_complex=too_complex(path, tokens),
+        open_fences=[
+            (token.line_number, token.indentation + 1)
+            for token in tokens
+            if isinstance(token, CodeFence) and _runs_to_the_end(token, count)
+        ],
+    )
+
+
+def _text_outline(text: str, at_cut: bool, math_follows: bool, path: Path) -> _Outline | None:
+    """`_outline` of a piece's text, which is sent to a worker process quicker than its
+    lines."""
+    return _outline(_lines(text), at_cut, math_follows, path)
+
+
+def _lines(text: str) -> list[str]:
+    """A piece's lines, each ending in "\\n" (as the text's do)."""
+    return [line + "\n" for line in text.split("\n")[:-1]]
+
+
+class _Ahead:
+    """The pieces of a large deck file, parsed in worker processes ahead of their turn,
+    as `split.pieces` would read them if every cut held, while this process reads the
+    ones before them; `_outline`s come back. At most `window` are in flight; a cut that
+    does not hold drops those read past it. Reading ahead starts once a piece was
+    parsed, and stops at one recalled from the cache (a recalled piece is not parsed)."""
+
+    def __init__(self, pool: Executor, text: str, path: Path, window: int):
+        self.pool, self.text, self.path, self.window = pool, text, path, window
+        self.planned: deque[tuple[split.Reading, Future[_Outline | None]]] = deque()
+        self.start = 0  # where the piece being read starts
+        self.parsed = False  # whether it was parsed (else recalled, or it is the first)
+
+    def plan(self, start: int, readings: Iterator[split.Reading]) -> None:
+        """The piece at `start` is next (see `split.pieces`): keep `window` of `readings`
+        (the pieces from it on) in flight, if the last piece was parsed."""
+        while self.planned and self.planned[0][0].start < start:  # recalled, not parsed
+            self.planned.popleft()[1].cancel()
+        if self.planned and self.planned[0][0].start != start:
+            self.cancel()
+        if self.parsed:
+            last = self.planned[-1][0].start if self.planned else -1
+            for reading in readings:
+                if len(self.planned) >= self.window:
+                    break
+                if reading.start > last:
+                    text = self.text[reading.start : reading.end]
+                    future = self.pool.submit(
+                        _text_outline, text, reading.at_cut, reading.math_follows, self.path
+                    )
+                    self.planned.append((reading, future))
+        self.start, self.parsed = start, False
+
+    def outline(
+        self, text: str, lines: list[str], at_cut: bool, math_follows: bool
+    ) -> _Outline | None:
+        """`_outline` of the piece at `start`, of `text` and `lines`: read ahead, or now."""
+        self.parsed = True
+        asked = split.Reading(self.start, self.start + len(text), at_cut, math_follows)
+        if self.planned and self.planned[0][0] == asked:
+            outline = self.planned.popleft()[1].result()
+            if outline is None:
+                self.cancel()  # they assumed that this cut holds
+            return outline
+        self.cancel()  # a longer piece: this one's cut did not hold
+        return _outline(lines, at_cut, math_follows, self.path)
+
+    def cancel(self) -> None:
+        """Drop every piece in flight."""
+        while self.planned:
+            self.planned.popleft()[1].cancel()
 
 
 class _Spool:
@@ -886,7 +1011,7 @@ def _clozes(
 
 
 def _option_lines(
-    lines: list[str], id_line: int, body: range, code_lines: set[int]
+    lines: list[str], id_line: int, body: range, code_lines: frozenset[int]
 ) -> dict[int, tuple[str, str]]:
     """The option lines (`tags: …`, `reversed: yes`) right above and below the id line:
     line number → (option, value)."""
@@ -903,14 +1028,13 @@ def _option_lines(
     return dict(sorted(found.items()))
 
 
-def _indent(lines: list[str], token: BlockToken) -> int:
-    line = lines[token.line_number - 1]
+def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _runs_to_the_end(fence: CodeFence, lines: list[str]) -> bool:
+def _runs_to_the_end(fence: CodeFence, lines: int) -> bool:
     """Whether a top-level fence has no closing line: its content reaches the last line."""
-    return fence.line_number + fence.content.count("\n") >= len(lines)
+    return fence.line_number + fence.content.count("\n") >= lines
 
 
 def _heading_text(line: str) -> str:

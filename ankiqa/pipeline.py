@@ -62,6 +62,15 @@ class Done:
     media: set[Path] = field(default_factory=set)  # the media files its notes looked for
 
 
+@dataclass
+class Workers:
+    """The worker pool of one export while `run_all` runs it, for the deck files' reader to
+    parse a large file's pieces on too (see `parse.read_deck_parts`): a first export forks
+    it before the first deck file is read, and it would sit idle while one is read."""
+
+    pool: ProcessPoolExecutor | None = None
+
+
 def parts_of(questions: tuple[Question, ...]) -> Iterator[tuple[Question, ...]]:
     """The questions in runs of at most PART_SIZE questions and PART_CHARS characters."""
     start = 0
@@ -103,7 +112,9 @@ def run(part: Part, cache: Path | None) -> Done:
     return done
 
 
-def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> Iterator[Done]:
+def run_all(
+    parts: Iterable[Part], cache: Path | None, questions: int = 0, shared: Workers | None = None
+) -> Iterator[Done]:
     """`run` every part, in order, in worker processes when there is enough to parse;
     their cache rows are written here, part by part.
 
@@ -115,13 +126,20 @@ def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> It
     none of the parts (each process's memory counts in full). Parts holding up to
     LOOK_AHEAD questions are taken to decide; when they hold too little to parse, they
     run here, and the next ones decide again (an edit in a large file: most of it is
-    cached).
+    cached). The pool is `shared` while it runs.
     """
     parts = iter(parts)
     workers = _cores()
+    shared = Workers() if shared is None else shared
     with Cache(cache) as main, contextlib.ExitStack() as stack:
+
+        def start() -> ProcessPoolExecutor:
+            shared.pool = stack.enter_context(_started_pool(workers))
+            stack.callback(setattr, shared, "pool", None)
+            return shared.pool
+
         early = workers >= 2 and questions >= PARALLEL_FROM and not main.has_any_fields()
-        pool = stack.enter_context(_started_pool(workers)) if early else None
+        pool = start() if early else None
         if workers < 2:
             yield from _run_here(parts, main, cache)
             return
@@ -132,7 +150,7 @@ def run_all(parts: Iterable[Part], cache: Path | None, questions: int = 0) -> It
             if not taken:
                 return
             yield from _run_here(taken, main, cache)
-        pool = pool or stack.enter_context(_started_pool(workers))
+        pool = pool or start()
         ahead: deque[Future[Done]] = deque()
         for part in itertools.chain(taken, parts):
             ahead.append(pool.submit(run, part, cache))

@@ -101,13 +101,19 @@ def open_project(paths: Iterable[Path] = (DEFAULT_DECKS,)) -> Project:
 
 
 def read_deck_files(
-    project: Project, cache: Path | None, sources: Iterable[Source] | None = None
+    project: Project,
+    cache: Path | None,
+    sources: Iterable[Source] | None = None,
+    shared: pipeline.Workers | None = None,
 ) -> Iterator[tuple[Source, DeckFile]]:
     """Parse the project's deck files (or those of `sources`) one at a time, a large one
-    in parts (see `parse.read_deck_parts`), adding their problems and the places of their
-    ids to the project (`id_problems` of those are the caller's, once all are read)."""
+    in parts (see `parse.read_deck_parts`) on the `shared` worker pool if it runs when
+    the file's turn comes, adding their problems and the places of their ids to the
+    project (`id_problems` of those are the caller's, once all are read)."""
     for source in project.sources if sources is None else sources:
-        for number, deck_file in enumerate(read_deck_parts(source.path, source.deck_prefix, cache)):
+        pool = None if shared is None else shared.pool
+        parts = read_deck_parts(source.path, source.deck_prefix, cache, pool)
+        for number, deck_file in enumerate(parts):
             if number == 0:  # every part has every diagnostic of the file
                 project.diagnostics += deck_file.diagnostics
                 project.findings.setdefault(source, Findings()).problems += deck_file.diagnostics
@@ -314,15 +320,16 @@ def stream_checked_notes(
     found = set(project.diagnostics)
     opened = len(project.deck_files) < len(project.sources)
     expected = 0  # questions, if known before the deck files are read (see `pipeline.run_all`)
+    shared = pipeline.Workers()  # run_all's pool, which the reader parses on too
     if opened:
         sources = project.sources if sources is None else sources
-        deck_files = read_deck_files(project, cache, sources)
+        deck_files = read_deck_files(project, cache, sources, shared)
         limit = None if progress else pipeline.PARALLEL_FROM
         total = expected = _question_count(sources, limit)
     else:
         deck_files, total = _loaded(project), _questions(project)
     rendered = 0
-    for source, done in _run(deck_files, cache, expected):
+    for source, done in _run(deck_files, cache, expected, shared):
         found.update(done.problems)
         findings = project.findings.setdefault(source, Findings())
         findings.problems += done.problems
@@ -376,12 +383,13 @@ def _run(
     deck_files: Iterable[tuple[Source, DeckFile]],
     cache: Path | None,
     expected: int = 0,
+    shared: pipeline.Workers | None = None,
     **what: bool,
 ) -> Iterator[tuple[Source, Done]]:
     """`pipeline.run` on every deck file, in parts (see `pipeline.parts_of`); `what`
     are a Part's settings. Deck files are taken from `deck_files` as the parts are;
-    `expected` is about how many questions they hold, if known before (see
-    `pipeline.run_all`)."""
+    `expected` is about how many questions they hold, if known before, and the worker
+    pool is `shared` while it runs (see `pipeline.run_all`)."""
     sources: deque[Source] = deque()
 
     def parts() -> Iterator[Part]:
@@ -390,5 +398,5 @@ def _run(
                 sources.append(source)
                 yield Part(replace(deck_file, questions=questions), source.root, **what)
 
-    for done in pipeline.run_all(parts(), cache, expected):
+    for done in pipeline.run_all(parts(), cache, expected, shared):
         yield sources.popleft(), done

@@ -55,37 +55,81 @@ class TooLong(Exception):
 
 
 def pieces(
-    text: str, read: Callable[[str, bool, bool], Read | None], size: int = 0
+    text: str,
+    read: Callable[[str, bool, bool], Read | None],
+    size: int = 0,
+    ahead: Callable[[int, Iterator[Reading]], None] | None = None,
 ) -> Iterator[Piece[Read]]:
     """`text` (lines ending in "\\n") read in pieces of about `size` characters (PIECE_CHARS
     by default). `read(piece, ends_at_cut, math_follows)`: when `ends_at_cut`, the piece's
     last line is the next piece's first, and `read` gives None unless it reads as a
     top-level heading (what it read of that line is then for nothing), and, when
     `math_follows` (a `$$` line comes after the cut), unless no `$$` is left open before
-    it. Raises TooLong."""
+    it. `ahead(start, planned)`, if given, is told where each piece starts before it is
+    read, with the reads that would follow if every cut held (so that they may be read
+    ahead of their turn). Raises TooLong."""
     size = size or PIECE_CHARS
-    cuts = _cuts(text)
-    last_math = max((m.start() for m in _MATH_CLOSER.finditer(text)), default=-1)
+    layout = _Layout(text, _cuts(text))
     start, line = 0, 1
     while start < len(text):
+        if ahead is not None:
+            ahead(start, layout.planned(start, size))
         step = size
         while True:
-            index = bisect.bisect_left(cuts, start + step)
-            cut = cuts[index] if index < len(cuts) else len(text)
+            index, cut = layout.cut_after(start + step)
             if cut - start > MAX_PIECE_CHARS:  # from the last heading before the cut
+                cuts = layout.cuts
                 last = max(start, *cuts[bisect.bisect_left(cuts, start) : index][-1:])
                 raise TooLong(line + text.count("\n", start, last), cut - last)
-            if cut == len(text):
-                result = read(text[start:], False, False)
-                break
-            result = read(text[start : text.index("\n", cut) + 1], True, last_math > cut)
-            if result is not None:
+            reading = layout.read_to(start, cut)
+            result = read(text[start : reading.end], reading.at_cut, reading.math_follows)
+            if result is not None or not reading.at_cut:  # the text's end is always a cut
                 break
             step *= 2
         count = text.count("\n", start, cut)
-        assert result is not None  # the end of the text is always a place to cut
+        assert result is not None
         yield Piece(line, count, result)
         start, line = cut, line + count
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A read that `pieces` asks for if every cut before it holds: `read(text[start:end],
+    at_cut, math_follows)`."""
+
+    start: int
+    end: int
+    at_cut: bool
+    math_follows: bool
+
+
+class _Layout:
+    """Where a text may be cut (see `_cuts`)."""
+
+    def __init__(self, text: str, cuts: list[int]):
+        self.text, self.cuts = text, cuts
+        self.last_math = max((m.start() for m in _MATH_CLOSER.finditer(text)), default=-1)
+
+    def cut_after(self, offset: int) -> tuple[int, int]:
+        """The first cut at or after `offset` (the text's end if none), and its index."""
+        index = bisect.bisect_left(self.cuts, offset)
+        return index, self.cuts[index] if index < len(self.cuts) else len(self.text)
+
+    def read_to(self, start: int, cut: int) -> Reading:
+        """The read of the piece from `start` to `cut`."""
+        if cut == len(self.text):
+            return Reading(start, cut, False, False)
+        return Reading(start, self.text.index("\n", cut) + 1, True, self.last_math > cut)
+
+    def planned(self, start: int, size: int) -> Iterator[Reading]:
+        """The first read of each piece from `start` on, if every cut holds, up to one that
+        would raise TooLong."""
+        while start < len(self.text):
+            _, cut = self.cut_after(start + size)
+            if cut - start > MAX_PIECE_CHARS:
+                return
+            yield self.read_to(start, cut)
+            start = cut
 
 
 def _cuts(text: str) -> list[int]:
