@@ -136,9 +136,11 @@ class Cache:
     def __init__(self, folder: Path | None):
         self._db: sqlite3.Connection | None = None
         self._writes = Writes()
-        # Rows looked up at once by `prefetch`, by key: the fields (None: no row), and
-        # whether the question is clean. Forgotten when this cache writes.
+        # Rows looked up at once by `prefetch`, by key: the fields (None: no row), or only
+        # whether there are fields, and whether the question is clean. Forgotten when
+        # this cache writes.
         self._fields: dict[str, tuple[object, ...] | None] = {}  # front, back, mac
+        self._has_fields: dict[str, bool] = {}
         self._clean: dict[str, bool] = {}
         if folder is None:
             return
@@ -168,23 +170,27 @@ class Cache:
         except (OSError, sqlite3.Error):
             return
 
-    def prefetch(self, inputs: Iterable[tuple[str, ...]]) -> None:
+    def prefetch(self, inputs: Iterable[tuple[str, ...]], fields: bool = True) -> None:
         """Look up the rows of these questions (their `render_key`s) in a few queries, for
         `get`, `has_fields` and `is_clean` to answer from: one query per question costs
-        more."""
+        more. Without `fields`, only whether there are any (for `has_fields`): a caller
+        that renders nothing holds no HTML."""
         if self._db is None:
             return
         keys = [_key(question) for question in inputs]
+        columns = "key, front, back, mac" if fields else "key"
         try:
             for start in range(0, len(keys), _LOOKUP_BATCH):
                 batch = keys[start : start + _LOOKUP_BATCH]
                 marks = ",".join("?" * len(batch))
-                query = f"select key, front, back, mac from fields where key in ({marks})"
+                query = f"select {columns} from fields where key in ({marks})"
                 rows = {row[0]: row[1:] for row in self._db.execute(query, batch)}
                 query = f"select key from clean where key in ({marks})"
                 clean = {key for (key,) in self._db.execute(query, batch)}
                 for key in batch:
-                    self._fields[key] = rows.get(key)
+                    if fields:
+                        self._fields[key] = rows.get(key)
+                    self._has_fields[key] = key in rows
                     self._clean[key] = key in clean
         except sqlite3.Error:
             return
@@ -224,8 +230,8 @@ class Cache:
         if self._db is None:
             return False
         key = _key(inputs)
-        if key in self._fields:
-            return self._fields[key] is not None
+        if key in self._has_fields:
+            return self._has_fields[key]
         try:
             query = "select 1 from fields where key=?"
             return self._db.execute(query, (key,)).fetchone() is not None
@@ -347,6 +353,7 @@ class Cache:
         if self._db is None or not writes:
             return
         self._fields.clear()
+        self._has_fields.clear()
         self._clean.clear()
         try:
             with self._db:

@@ -197,7 +197,7 @@ def _started_pool(workers: int) -> ProcessPoolExecutor:
 def _to_parse(part: Part, known: Cache) -> int:
     """About how many of a part's questions are not in the cache: those to check or render."""
     count = 0
-    known.prefetch(question.render_key for question in part.deck_file.questions)
+    known.prefetch((question.render_key for question in part.deck_file.questions), fields=False)
     for question in part.deck_file.questions:
         key = question.render_key
         to_check = part.check and known_problems(question, [], known) is None

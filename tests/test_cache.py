@@ -338,3 +338,16 @@ def test_rows_looked_up_at_once_answer_as_one_by_one_and_a_write_forgets_them(tm
         writes = cache.Writes(fields=[(cache._key(absent), "new", "fields", "unsigned")])
         known.write(writes)
         assert known.get(absent) == ("new", "fields", False)
+
+
+def test_looking_up_whether_there_are_fields_holds_none_of_them(tmp_path):
+    """Deciding whether to start workers looks at every question of a large edited file:
+    that look-up answers `has_fields` without holding their HTML."""
+    stored, absent = ("a", "b"), ("e", "f")
+    with cache.Cache(tmp_path) as known:
+        known.put(stored, "front", "back")
+    with cache.Cache(tmp_path) as known:
+        known.prefetch([stored, absent], fields=False)
+        assert known._fields == {}  # no HTML held
+        assert known.has_fields(stored) and not known.has_fields(absent)
+        assert known.get(stored) == ("front", "back", True)  # read when asked for
