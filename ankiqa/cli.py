@@ -72,13 +72,16 @@ def _fail(diagnostics: list[Diagnostic], what: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _progress_bar(stack: ExitStack) -> Callable[[int, int], None]:
+def _progress_bar(stack: ExitStack) -> Callable[[int, int], None] | None:
     """A `progress(done, total)` that shows a bar on a terminal, once the work turns out
-    to be long."""
+    to be long; None when there is no terminal to show it on (the total then need not
+    be counted: see `project.stream_checked_notes`)."""
+    if not sys.stderr.isatty():
+        return None
     bars: list = []
 
     def progress(done: int, total: int) -> None:
-        if not bars and total >= PROGRESS_FROM and sys.stderr.isatty():
+        if not bars and total >= PROGRESS_FROM:
             bar = typer.progressbar(length=total, label="Rendering", file=sys.stderr)
             bars.append(stack.enter_context(bar))
         for bar in bars:

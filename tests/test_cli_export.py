@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +110,34 @@ def test_a_read_only_deck_folder_still_exports(tmp_path: Path, monkeypatch) -> N
     assert result.exit_code == 0
     assert "warning[state-not-saved]: build state not saved (Permission denied)" in result.stderr
     assert (tmp_path / "q.apkg").is_file()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+def test_a_long_export_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+
+    questions = "".join(
+        f"### Question {n}?\n\nAnswer {n}.\n\nquestion id: q-{n}\n\n" for n in range(2100)
+    )
+    write_deck(tmp_path / "decks" / "big.md", "# Big\n\n" + questions)
+
+    def stderr_of_export(terminal: bool) -> str:
+        reader, writer = pty.openpty() if terminal else os.pipe()
+        command = [sys.executable, "-m", "ankiqa", "export"]
+        with subprocess.Popen(command, cwd=tmp_path, stderr=writer, stdout=subprocess.DEVNULL):
+            os.close(writer)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(reader, 65536)
+                except OSError:  # the terminal closed with the export
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        os.close(reader)
+        shutil.rmtree(tmp_path / "dist")
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert "Rendering" in stderr_of_export(terminal=True)
+    assert "Rendering" not in stderr_of_export(terminal=False)
