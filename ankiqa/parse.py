@@ -491,10 +491,14 @@ class _Reader:
         a worker process if `ahead` did), or None when it is to end at a cut that does
         not hold. Raises _Unreadable."""
         lines = _lines(text)
-        if self.ahead is not None:
-            outline = self.ahead.outline(text, lines, at_cut, math_follows)
-        else:
-            outline = _outline(lines, at_cut, math_follows, self.path)
+        try:
+            if self.ahead is not None:
+                outline = self.ahead.outline(text, lines, at_cut, math_follows)
+            else:
+                outline = _outline(lines, at_cut, math_follows, self.path)
+        except _Unreadable as error:  # at a line of the piece: said at the file's
+            found = error.diagnostic
+            raise _Unreadable(replace(found, line=found.line + self.lines_read)) from None
         if outline is None:
             return None
         if at_cut:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from mistletoe import block_token
 from typer.testing import CliRunner
 
+from ankiqa import split
 from ankiqa.check import check_deck_file
 from ankiqa.cli import app
 from ankiqa.limits import MAX_DEPTH
@@ -90,6 +91,16 @@ def test_deep_nesting_over_many_lines() -> None:
     assert problems(deck_with(nested_list)) == [(5 + 32, 65, "too-deep")]
     nested_quotes = "\n".join(">" * level + " line" for level in range(1, 1000))
     assert problems(deck_with(nested_quotes)) == [(5 + 32, 33, "too-deep")]
+
+
+def test_deep_nesting_far_down_a_large_file_is_reported_at_its_line() -> None:
+    """A large file is read in pieces (see `split`): the line is the file's, not the
+    piece's."""
+    questions = "".join(f"### Q{n}?\n\nA{n}.\n\nquestion id: q-{n}\n\n" for n in range(6000))
+    text = "# Big\n\n" + questions + "### Deep?\n\n" + "> " * 40 + "deep\n"
+    deep_line = text.count("\n")  # the last line
+    assert len(text) > split.PIECE_CHARS * 2
+    assert [(d.line, d.code) for d in parse_deck(text).diagnostics] == [(deep_line, "too-deep")]
 
 
 def test_deep_looking_lines_that_are_not_nesting() -> None:
