@@ -58,20 +58,36 @@ def default_folder() -> Path:
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
     """A hash of ankiqa's own code and of the installed libraries that render and write
-    packages: where each one's package is, its size and time (installing another
-    version rewrites it). Not their versions: `importlib.metadata` costs more to import
-    (13 ms) than an export that changed nothing takes to decide."""
+    packages (see `_installed`)."""
     digest = hashlib.sha256()
     for module in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(module.read_bytes())
     for library in _LIBRARIES:
-        spec = find_spec(library)
-        origin = spec.origin if spec is not None and spec.origin else library
-        with contextlib.suppress(OSError):
-            stat = os.stat(origin)
-            origin += f"\0{stat.st_size}\0{stat.st_mtime_ns}"
-        digest.update(origin.encode("utf-8", "surrogateescape") + b"\n")
+        digest.update(_installed(library).encode("utf-8", "surrogateescape") + b"\n")
     return digest.hexdigest()[:16]
+
+
+def _installed(library: str) -> str:
+    """Which copy of `library` Python would import: where its package is, with its size and
+    time, and the names of the `.dist-info` folders beside it, which hold its version.
+    Not `importlib.metadata`: importing it costs more (13 ms) than an export that changed
+    nothing takes to decide."""
+    spec = find_spec(library)
+    if spec is None or not spec.origin:
+        return library
+    found = [spec.origin]
+    with contextlib.suppress(OSError):
+        stat = os.stat(spec.origin)
+        found += [str(stat.st_size), str(stat.st_mtime_ns)]
+        package = Path(spec.origin).parent
+        folder = package.parent if spec.submodule_search_locations is not None else package
+        prefix = library.lower().replace("-", "_") + "-"
+        found += sorted(
+            name
+            for name in os.listdir(folder)
+            if name.lower().startswith(prefix) and name.endswith(".dist-info")
+        )
+    return "\0".join(found)
 
 
 def signing_key() -> bytes | None:
@@ -389,6 +405,12 @@ class Cache:
 
 
 _WARNED = "select warnings from warned where key=?"
+
+
+def forget_keys() -> None:
+    """Let go of the questions `_key` remembers: their Markdown, kept till the next export
+    in a process that runs many (`watch`)."""
+    _key.cache_clear()
 
 
 @lru_cache(maxsize=4096)  # a question is looked up several times in an export, close together

@@ -60,16 +60,21 @@ def test_fields_from_the_cache_are_the_fields_a_render_gives(decks: Path, tmp_pa
 def test_another_version_of_a_rendering_library_changes_the_fingerprint(
     tmp_path, monkeypatch, request
 ):
-    """Installing another version of a library rewrites its files: the fingerprint, which
-    keys every cache entry, changes with them."""
-    installed = tmp_path / "site-packages" / "mistletoe" / "__init__.py"
+    """Installing another version of a library rewrites its files, or at least its
+    `.dist-info` folder's name: the fingerprint, which keys every cache entry, changes."""
+    site = tmp_path / "site-packages"
+    installed = site / "mistletoe" / "__init__.py"
     installed.parent.mkdir(parents=True)
-    installed.write_text("__version__ = '1.4'\n", encoding="utf-8")
+    installed.write_text("from .core import *\n", encoding="utf-8")
+    (site / "mistletoe-1.4.0.dist-info").mkdir()
+    (site / "mistletoe_extras-2.0.dist-info").mkdir()  # another library's
     real_find_spec = cache.find_spec
 
     def find_spec(name: str):
         if name == "mistletoe":
-            return importlib.machinery.ModuleSpec(name, None, origin=str(installed))
+            return importlib.machinery.ModuleSpec(
+                name, None, origin=str(installed), is_package=True
+            )
         return real_find_spec(name)
 
     def fingerprint() -> str:
@@ -80,8 +85,14 @@ def test_another_version_of_a_rendering_library_changes_the_fingerprint(
     request.addfinalizer(cache.fingerprint.cache_clear)  # none made here outlives the test
     before = fingerprint()
     assert fingerprint() == before  # the same files, the same fingerprint
-    installed.write_text("__version__ = '1.5.0'\n", encoding="utf-8")  # pip install -U
-    assert fingerprint() != before
+    (site / "mistletoe_extras-2.0.dist-info").rename(site / "mistletoe_extras-2.1.dist-info")
+    assert fingerprint() == before
+    # A wheel that keeps its files' times, and an unchanged __init__.py: the version says.
+    (site / "mistletoe-1.4.0.dist-info").rename(site / "mistletoe-1.5.0.dist-info")
+    upgraded = fingerprint()
+    assert upgraded != before
+    installed.write_text("from .core import *  # 1.6\n", encoding="utf-8")
+    assert fingerprint() != upgraded
 
 
 def test_a_cache_written_by_other_code_is_not_used_and_is_removed_once_unused(
