@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import Cache, Writes
+from .cache import Cache, Writes, forget_keys
 from .check import known_problems, question_problems, read_question, unreadable_lines
 from .diagnostics import ERROR, Diagnostic
 from .notes import MediaFinder, NoteData, render_note
@@ -132,6 +132,7 @@ def run_all(
     workers = _cores()
     shared = Workers() if shared is None else shared
     with Cache(cache) as main, contextlib.ExitStack() as stack:
+        stack.callback(forget_keys)
 
         def start() -> ProcessPoolExecutor:
             shared.pool = stack.enter_context(_started_pool(workers))
