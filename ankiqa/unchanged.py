@@ -98,11 +98,11 @@ def _note(values: list) -> RecordedNote:
     note's record cannot hold."""
     question_id, line, guid, content, kind, clozes, deck, media = values
     texts = {type(question_id), type(guid), type(content), type(deck)}
-    if texts != {str} or type(line) is not int:
+    if texts != {str} or type(line) is not int or type(media) is not list:
         raise TypeError("a value of the wrong type")
     if kind not in NOTE_TYPES or (clozes and {type(number) for number in clozes} != {int}):
         raise ValueError("not a note's kind or clozes")
-    files = tuple((str(name), str(path)) for name, path in media) if media else ()
+    files = tuple((str(name), str(path)) for name, path in media)
     return RecordedNote(question_id, line, guid, content, kind, tuple(clozes), deck, files)
 
 

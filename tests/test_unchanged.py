@@ -15,7 +15,7 @@ from conftest import SEED_DECKS, T0, T1, write_rich_deck
 from test_reproducible import PNG
 
 import ankiqa
-from ankiqa import parse
+from ankiqa import parse, unchanged
 from ankiqa.cache import default_folder as default_cache_folder
 from ankiqa.diagnostics import DeckError
 from ankiqa.ledger import LEDGER_ENV
@@ -237,3 +237,15 @@ def test_a_reverted_edit_is_built_as_without_a_cache(project, tmp_path, monkeypa
         path.write_bytes(data)
     result = export_as_cold_too(project, tmp_path, monkeypatch)
     assert [path.name for path in result.written] == ["kinds.apkg"]  # with a later mod
+
+
+@pytest.mark.parametrize("media", [None, 0, "", {}])
+def test_a_record_of_a_note_without_a_list_of_media_is_not_used(media) -> None:
+    """A cache is never trusted: a note's media must be a list, even an empty one."""
+
+    def record(media: object) -> str:
+        note = ["q-1", 3, "guid", "0" * 20, "basic", [], "Deck", media]
+        return json.dumps({"notes": [note], "diagnostics": [], "media": {}})
+
+    assert unchanged.FileRecord.from_json(record([]), Path("d.md")) is not None
+    assert unchanged.FileRecord.from_json(record(media), Path("d.md")) is None
