@@ -243,13 +243,17 @@ class Cache:
 
     def has_fields(self, inputs: tuple[str, ...]) -> bool:
         """Whether `get` may give fields for `inputs`, without reading or checking them."""
+        return self._has_row("fields", inputs, self._has_fields)
+
+    def _has_row(self, table: str, inputs: tuple[str, ...], prefetched: dict[str, bool]) -> bool:
+        """Whether `table` has a row for `inputs`: as `prefetch` found, else asked now."""
         if self._db is None:
             return False
         key = _key(inputs)
-        if key in self._has_fields:
-            return self._has_fields[key]
+        if key in prefetched:
+            return prefetched[key]
         try:
-            query = "select 1 from fields where key=?"
+            query = f"select 1 from {table} where key=?"
             return self._db.execute(query, (key,)).fetchone() is not None
         except sqlite3.Error:
             return False
@@ -279,16 +283,7 @@ class Cache:
 
     def is_clean(self, inputs: tuple[str, ...]) -> bool:
         """Whether `check` found nothing in this question (its `render_key`) before."""
-        if self._db is None:
-            return False
-        key = _key(inputs)
-        if key in self._clean:
-            return self._clean[key]
-        try:
-            query = "select 1 from clean where key=?"
-            return self._db.execute(query, (key,)).fetchone() is not None
-        except sqlite3.Error:
-            return False
+        return self._has_row("clean", inputs, self._clean)
 
     def mark_clean(self, inputs: tuple[str, ...]) -> None:
         if self._db is not None:

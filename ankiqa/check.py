@@ -194,7 +194,7 @@ class _QuestionReader:
                 note = parse_markdown(source, notes=dict(question.notes))
             except RecursionError:
                 return [self.too_deep(question.line)]
-            if any(True for _ in _walk(note.children)):  # too deep
+            if any(depth > MAX_NESTING for _, depth in _walk(note.children)):
                 return [self.too_deep(question.line)]
         return self.found
 

@@ -200,21 +200,25 @@ def _question_from_json(question: dict, path: Path, lines: int = 0) -> Question:
     else."""
     if not _cached_question_holds(question):
         raise ValueError("not a parsed question")
-    id_line = question["id_line"]
     return Question(
         **{
-            **question,
+            **_moved(question, lines),
             "path": path,
-            "line": question["line"] + lines,
-            "id_line": None if id_line is None else id_line + lines,
-            "end_line": question["end_line"] + lines,
-            "answer_line": question["answer_line"] + lines,
             "tags": tuple(map(str, question["tags"])),
             "clozes": tuple(map(int, question["clozes"])),
             "references": tuple(tuple(map(str, r)) for r in question["references"]),
             "notes": tuple(tuple(map(str, n)) for n in question["notes"]),
         }
     )
+
+
+def _moved(question: dict, lines: int) -> dict:
+    """A question's JSON with its lines `lines` further down."""
+    moved = {key: question[key] + lines for key in _LINES if question[key] is not None}
+    return {**question, **moved}
+
+
+_LINES = ("line", "id_line", "end_line", "answer_line")  # a question's line numbers
 
 
 def _text(value: object) -> Path:
@@ -710,12 +714,7 @@ class _PieceRecord:
         offset = self.offset
         questions = []
         for question, labels in self.questions:
-            moved = {**_question_json(question), "line": question.line - offset}
-            moved["end_line"] -= offset
-            moved["answer_line"] -= offset
-            if question.id_line is not None:
-                moved["id_line"] -= offset
-            questions.append((moved, sorted(labels)))
+            questions.append((_moved(_question_json(question), -offset), sorted(labels)))
         section = self.section and (self.section[0] - offset, self.section[1])
         record = {**self.__dict__, "questions": questions, "section": section}
         del record["offset"]  # where the piece is now is not the record's

@@ -21,8 +21,17 @@ from mistletoe.block_token import BlockToken, TableCell
 from .autolink import find_autolinks, is_escaped, link_target
 from .punctuation import PUNCTUATION
 
-# Read by mistletoe's emphasis rules; set here too for a mistletoe imported before ankiqa.
-core_tokens.punctuation = PUNCTUATION
+
+class _Marked:
+    """A mistletoe span token searched for only in text holding its `mark`, which every
+    match holds: mistletoe tries each token's pattern on every text."""
+
+    mark: str
+    pattern: re.Pattern
+
+    @classmethod
+    def find(cls, string: str) -> Iterator[re.Match]:
+        return cls.pattern.finditer(string) if cls.mark in string else iter(())
 
 
 class MathBlock(BlockToken):
@@ -59,20 +68,17 @@ class MathBlock(BlockToken):
         return None
 
 
-class HtmlSpan(span_token.HtmlSpan):
+class HtmlSpan(_Marked, span_token.HtmlSpan):
     """Inline raw HTML, with CommonMark 0.31's comments: `<!-->`, `<!--->` and any text up
     to the first `-->` (`<!-- a -- b -->` is one comment)."""
 
+    mark = "<"
     pattern = re.compile(
         span_token.HtmlSpan.pattern.pattern.replace(
             r"(?<!\\)<!--(?!>|->)(?:(?!--).)+?(?<!-)-->", r"(?<!\\)<!--(?:-?>|.*?-->)"
         ),
         re.DOTALL,
     )
-
-    @classmethod
-    def find(cls, string: str) -> Iterator[re.Match]:
-        return cls.pattern.finditer(string) if "<" in string else iter(())
 
 
 def _protected_spans(string: str) -> list[tuple[int, int, int, int]]:
@@ -176,21 +182,16 @@ class CoreTokens(span_token.CoreTokens):
         return links
 
 
-class AutoLink(span_token.AutoLink):
-    """mistletoe's `<…>` autolinks, not searched for in text without a `<`."""
+class AutoLink(_Marked, span_token.AutoLink):
+    """mistletoe's `<…>` autolinks."""
 
-    @classmethod
-    def find(cls, string: str) -> Iterator[re.Match]:
-        return cls.pattern.finditer(string) if "<" in string else iter(())
+    mark = "<"
 
 
-class LineBreak(span_token.LineBreak):
-    """mistletoe's line breaks, not searched for in text without a line break: its
-    pattern tries every position of the text."""
+class LineBreak(_Marked, span_token.LineBreak):
+    """mistletoe's line breaks (its pattern tries every position of a text)."""
 
-    @classmethod
-    def find(cls, string: str) -> Iterator[re.Match]:
-        return cls.pattern.finditer(string) if "\n" in string else iter(())
+    mark = "\n"
 
 
 def _math_matches(pattern: re.Pattern, string: str) -> Iterator[re.Match]:

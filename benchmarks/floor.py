@@ -17,6 +17,7 @@ from pathlib import Path
 from mistletoe import Document
 from mistletoe.html_renderer import HtmlRenderer
 
+from ankiqa.discover import find_sources
 from ankiqa.parse import read_deck_file
 
 
@@ -30,8 +31,9 @@ def mistletoe_seconds(answers: list[str]) -> float:
 
 
 def deck_answers(paths: list[Path]) -> list[str]:
-    files = [p for path in paths for p in ([path] if path.is_file() else sorted(path.rglob("*")))]
-    decks = [read_deck_file(path) for path in files if path.suffix in (".md", ".markdown")]
+    """The answers of the deck files that `ankiqa export paths` would read."""
+    sources, _ = find_sources(paths)
+    decks = [read_deck_file(source.path) for source in sources]
     return [question.answer for deck in decks for question in deck.questions]
 
 
