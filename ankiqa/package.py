@@ -32,6 +32,7 @@ from .notetypes import NOTE_TYPES, NoteType
 from .spool import InMemory, PackageNotes
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_ZIP_LEVEL = 4
 
 
 def write_package(
@@ -192,6 +193,10 @@ def _add_file(archive: zipfile.ZipFile, name: str, path: Path) -> None:
 def _entry(name: str) -> zipfile.ZipInfo:
     entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     entry.compress_type = zipfile.ZIP_DEFLATED
+    # Level 4 rather than zlib's default 6: on a 21 MB collection, 0.19 s instead of 0.34 s
+    # for 5% more bytes. A private attribute until Python 3.13 (`compress_level` since),
+    # the one way to set a level for an entry written a block at a time.
+    entry._compresslevel = _ZIP_LEVEL  # type: ignore[attr-defined]
     entry.create_system = 3  # the same bytes whichever system writes them
     entry.external_attr = 0o644 << 16
     return entry
