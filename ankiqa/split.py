@@ -29,12 +29,19 @@ from .limits import MAX_PIECE_CHARS
 # `parse._PieceRecord`), so small pieces make edits quick, and cost a cold read nothing.
 PIECE_CHARS = 100_000
 
-_HEADING = re.compile(r"^#{1,3}(?=[ \t\n]|\Z)", re.MULTILINE)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
-_MATH_FENCE = re.compile(r"^ {0,3}\$\$[ \t]*$", re.MULTILINE)
-_MATH_CLOSER = re.compile(r"^[^\S\n]*\$\$[^\S\n]*$", re.MULTILINE)  # as indented as it likes
+# The lines that matter to cutting, found in one pass: a heading; a code fence; a line of
+# `$$` alone, which closes math however indented, and opens it indented up to 3 spaces.
+_LINE = (
+    r"(?:(?P<heading>#{1,3})(?=[ \t\n]|\Z)"
+    r"| {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)"
+    r"|(?P<math>[^\S\n]*\$\$[^\S\n]*)(?=\n|\Z))"
+)
+_FIRST_LINE = re.compile(_LINE)
+_NEXT_LINE = re.compile("\n" + _LINE)  # a literal first: the search skips to the line ends
+_MATH_OPENER = re.compile(r" {0,3}\$\$[ \t]*")
 
 Read = TypeVar("Read")
+_Mark = tuple[int, int, str, str]  # a line's start and end, its fence or "$$", its info string
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def pieces(
     read, with the reads that would follow if every cut held (so that they may be read
     ahead of their turn). Raises TooLong."""
     size = size or PIECE_CHARS
-    layout = _Layout(text, _cuts(text))
+    layout = _Layout(text)
     start, line = 0, 1
     while start < len(text):
         if ahead is not None:
@@ -106,9 +113,9 @@ class Reading:
 class _Layout:
     """Where a text may be cut (see `_cuts`)."""
 
-    def __init__(self, text: str, cuts: list[int]):
-        self.text, self.cuts = text, cuts
-        self.last_math = max((m.start() for m in _MATH_CLOSER.finditer(text)), default=-1)
+    def __init__(self, text: str):
+        headings, marks, self.last_math = _scan(text)
+        self.text, self.cuts = text, _cuts(headings, _blocks(text, marks))
 
     def cut_after(self, offset: int) -> tuple[int, int]:
         """The first cut at or after `offset` (the text's end if none), and its index."""
@@ -132,16 +139,36 @@ class _Layout:
             start = cut
 
 
-def _cuts(text: str) -> list[int]:
-    """Offsets of the lines that may be top-level headings, in order: `#` to `###` at the
-    start of a line, outside fenced code and `$$` math (a guess, which `read` checks where
-    it cuts: but a `$$` block counts only once closed, so a piece ending inside one would
-    read its heading as a heading, and math is left out here)."""
-    blocks = _blocks(text)
-    return [h.start() for h in _HEADING.finditer(text) if not _inside(h.start(), blocks)]
+def _scan(text: str) -> tuple[list[int], list[_Mark], int]:
+    """The offsets of the lines `#` to `###` at the start of a line; the code fences and
+    `$$` math openers (see `_Mark`), in order; the offset of the last `$$` line (-1 if
+    none)."""
+    headings, marks, last_math = [], [], -1
+    first = _FIRST_LINE.match(text)
+    lines = [(0, first)] if first else []
+    lines += ((match.start() + 1, match) for match in _NEXT_LINE.finditer(text))
+    for start, match in lines:
+        heading, fence, math = match.group("heading", "fence", "math")
+        if heading is not None:
+            headings.append(start)
+        elif fence is not None:
+            marks.append((start, match.end(), fence, match.group("info")))
+        else:
+            last_math = start
+            if _MATH_OPENER.fullmatch(math):
+                marks.append((start, match.end(), "$$", ""))
+    return headings, marks, last_math
 
 
-def _closes(mark: tuple[int, int, str, str], fence: str) -> bool:
+def _cuts(headings: list[int], blocks: list[tuple[int, int]]) -> list[int]:
+    """The headings that may be top-level ones: outside fenced code and `$$` math (a guess,
+    which `read` checks where it cuts: but a `$$` block counts only once closed, so a
+    piece ending inside one would read its heading as a heading, and math is left out
+    here)."""
+    return [start for start in headings if not _inside(start, blocks)]
+
+
+def _closes(mark: _Mark, fence: str) -> bool:
     return mark[2] != "$$" and mark[2].startswith(fence) and not mark[3].strip()
 
 
@@ -151,14 +178,10 @@ def _inside(offset: int, blocks: list[tuple[int, int]]) -> bool:
     return index >= 0 and blocks[index][1] > offset
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
+def _blocks(text: str, marks: list[_Mark]) -> list[tuple[int, int]]:
     """(start, end) of each fenced code block and `$$` math block, in one pass in the
     order a reader meets them: a fence inside math is TeX, a `$$` inside code is code. A
     fence left open runs to the end; a `$$` left open is no math."""
-    marks = sorted(
-        [(m.start(), m.end(), m.group(1), m.group(2)) for m in _FENCE.finditer(text)]
-        + [(m.start(), m.end(), "$$", "") for m in _MATH_FENCE.finditer(text)]
-    )
     maths = [index for index, mark in enumerate(marks) if mark[2] == "$$"]
     blocks: list[tuple[int, int]] = []
     index = 0

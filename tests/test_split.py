@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from unittest import mock
 
@@ -54,3 +55,33 @@ def test_lines_and_definitions_are_the_files_across_pieces() -> None:
         (16, "missing-id"),
         (22, "skipped-level"),
     ]
+
+
+def lines_that_matter(text: str) -> tuple[list[int], list[tuple[int, int, str, str]], int]:
+    """What `split._scan` finds, found line by line."""
+    headings, marks, last_math, offset = [], [], -1, 0
+    for line in text.split("\n"):
+        end = offset + len(line)
+        fence = re.fullmatch(r" {0,3}(`{3,}|~{3,})(.*)", line)
+        if re.match(r"#{1,3}(?:[ \t]|$)", line):
+            headings.append(offset)
+        elif fence:
+            marks.append((offset, end, fence[1], fence[2]))
+        elif re.fullmatch(r"[^\S\n]*\$\$[^\S\n]*", line):
+            last_math = offset
+            if re.fullmatch(r" {0,3}\$\$[ \t]*", line):
+                marks.append((offset, end, "$$", ""))
+        offset = end + 1
+    return headings, marks, last_math
+
+
+TRICKY = ["  ```py\n", "   ~~~~ x ~\n", "    ```\n", "#x\n", "##\t\n", "$$ \n", "\v$$\u2003\n"]
+TRICKY += ["   $$\n", "    $$\n", "\t$$\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES + TRICKY), max_size=80).map("".join))
+@example("# T")  # a heading that ends the text
+@example("\n$$")
+def test_the_lines_that_matter_to_cutting_are_found_in_one_pass(text: str) -> None:
+    assert split._scan(text) == lines_that_matter(text)
