@@ -355,11 +355,11 @@ def _question_count(sources: list[Source], limit: int | None = None) -> int:
         if limit is not None and count >= limit:
             break
         with contextlib.suppress(OSError):
-            count += len(_QUESTION_LINE.findall(source.path.read_bytes()))
+            count += len(_QUESTION_LINE.findall(b"\n" + source.path.read_bytes()))
     return count
 
 
-_QUESTION_LINE = re.compile(rb"^ {0,3}###[ \t]", re.MULTILINE)
+_QUESTION_LINE = re.compile(rb"\n {0,3}###[ \t]")  # a literal first: the search skips to "\n"s
 
 
 def _questions(project: Project) -> int:
