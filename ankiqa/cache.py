@@ -194,22 +194,33 @@ class Cache:
         if self._db is None:
             return
         keys = [_key(question) for question in inputs]
-        columns = "key, front, back, mac" if fields else "key"
         try:
             for start in range(0, len(keys), _LOOKUP_BATCH):
-                batch = keys[start : start + _LOOKUP_BATCH]
-                marks = ",".join("?" * len(batch))
-                query = f"select {columns} from fields where key in ({marks})"
-                rows = {row[0]: row[1:] for row in self._db.execute(query, batch)}
-                query = f"select key from clean where key in ({marks})"
-                clean = {key for (key,) in self._db.execute(query, batch)}
-                for key in batch:
-                    if fields:
-                        self._fields[key] = rows.get(key)
-                    self._has_fields[key] = key in rows
-                    self._clean[key] = key in clean
+                self._prefetch(keys[start : start + _LOOKUP_BATCH], fields)
         except sqlite3.Error:
             return
+
+    def _prefetch(self, keys: list[str], fields: bool) -> None:
+        """`prefetch` for at most _LOOKUP_BATCH keys, of what was not looked up already
+        (since the last `write`): the rows of a part that was looked at before it runs."""
+        assert self._db is not None
+        known_rows = self._fields if fields else self._has_fields
+        keys = [key for key in keys if key not in known_rows]
+        # No row there, as looked up already: no fields either.
+        wanted = [key for key in keys if self._has_fields.get(key, True)]
+        columns = "key, front, back, mac" if fields else "key"
+        query = f"select {columns} from fields where key in ({','.join('?' * len(wanted))})"
+        rows = {row[0]: row[1:] for row in self._db.execute(query, wanted)} if wanted else {}
+        for key in keys:
+            if fields:
+                self._fields[key] = rows.get(key)
+            self._has_fields[key] = key in rows
+        unknown = [key for key in keys if key not in self._clean]
+        if unknown:
+            query = f"select key from clean where key in ({','.join('?' * len(unknown))})"
+            clean = {key for (key,) in self._db.execute(query, unknown)}
+            for key in unknown:
+                self._clean[key] = key in clean
 
     def get(self, inputs: tuple[str, ...]) -> Fields | None:
         """The fields rendered before from `inputs` (a question's `render_key`)."""

@@ -86,12 +86,19 @@ def parts_of(questions: tuple[Question, ...]) -> Iterator[tuple[Question, ...]]:
 
 
 def run(part: Part, cache: Path | None) -> Done:
-    """Check and render one part; the cache is read, not written (see `Done.writes`)."""
+    """Check and render one part (in a worker process); the cache is read, not written
+    (see `Done.writes`)."""
+    with Cache(cache) as known:
+        return _run_with(part, known)
+
+
+def _run_with(part: Part, known: Cache) -> Done:
+    """`run`, with the cache open: what it puts in `known` comes back in `Done.writes`."""
     deck_file, done = part.deck_file, Done()
     unreadable = unreadable_lines(deck_file)
     file_failed = any(d.severity == ERROR for d in deck_file.diagnostics)
     media = MediaFinder(deck_file.path.parent, part.root)
-    with Cache(cache) as known, CardRenderer(media_src=media.src) as renderer:
+    with CardRenderer(media_src=media.src) as renderer:
         known.prefetch(question.render_key for question in deck_file.questions)
         for question in deck_file.questions:
             found = question_problems(question) if part.check else []
@@ -142,7 +149,7 @@ def run_all(
         early = workers >= 2 and questions >= PARALLEL_FROM and not main.has_any_fields()
         pool = start() if early else None
         if workers < 2:
-            yield from _run_here(parts, main, cache)
+            yield from _run_here(parts, main)
             return
         while True:
             taken, to_parse = _take(parts, main)
@@ -150,7 +157,7 @@ def run_all(
                 break
             if not taken:
                 return
-            yield from _run_here(taken, main, cache)
+            yield from _run_here(taken, main)
         pool = pool or start()
         ahead: deque[Future[Done]] = deque()
         for part in itertools.chain(taken, parts):
@@ -165,9 +172,9 @@ def run_all(
             yield done
 
 
-def _run_here(parts: Iterable[Part], main: Cache, cache: Path | None) -> Iterator[Done]:
+def _run_here(parts: Iterable[Part], main: Cache) -> Iterator[Done]:
     for part in parts:
-        done = run(part, cache)
+        done = _run_with(part, main)
         main.write(done.writes)
         yield done
 
