@@ -190,9 +190,12 @@ class Cache:
         """Look up the rows of these questions (their `render_key`s) in a few queries, for
         `get`, `has_fields` and `is_clean` to answer from: one query per question costs
         more. Without `fields`, only whether there are any (for `has_fields`): a caller
-        that renders nothing holds no HTML."""
+        that renders nothing holds no HTML. The fields looked up before are forgotten:
+        a cache that reads a large file part by part holds one part's."""
         if self._db is None:
             return
+        if fields:
+            self._fields.clear()
         keys = [_key(question) for question in inputs]
         try:
             for start in range(0, len(keys), _LOOKUP_BATCH):

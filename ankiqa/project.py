@@ -355,10 +355,12 @@ def _question_count(sources: list[Source], limit: int | None = None) -> int:
         if limit is not None and count >= limit:
             break
         with contextlib.suppress(OSError):
-            count += len(_QUESTION_LINE.findall(b"\n" + source.path.read_bytes()))
+            data = source.path.read_bytes()
+            count += bool(_FIRST_QUESTION_LINE.match(data)) + len(_QUESTION_LINE.findall(data))
     return count
 
 
+_FIRST_QUESTION_LINE = re.compile(rb" {0,3}###[ \t]")
 _QUESTION_LINE = re.compile(rb"\n {0,3}###[ \t]")  # a literal first: the search skips to "\n"s
 
 

@@ -18,6 +18,7 @@ the math. The reader is told when a `$$` line follows the cut, and then refuses 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -145,9 +146,8 @@ def _scan(text: str) -> tuple[list[int], list[_Mark], int]:
     none)."""
     headings, marks, last_math = [], [], -1
     first = _FIRST_LINE.match(text)
-    lines = [(0, first)] if first else []
-    lines += ((match.start() + 1, match) for match in _NEXT_LINE.finditer(text))
-    for start, match in lines:
+    later = ((match.start() + 1, match) for match in _NEXT_LINE.finditer(text))
+    for start, match in itertools.chain([(0, first)] if first else [], later):  # one at a time
         heading, fence, math = match.group("heading", "fence", "math")
         if heading is not None:
             headings.append(start)

@@ -20,6 +20,8 @@ from anki_client import (
 from conftest import RICH_IDS, SEED_IDS, T0, T1, write_deck, write_rich_deck
 
 from ankiqa import DeckError, export, note_guid
+from ankiqa.discover import find_sources
+from ankiqa.project import _question_count
 
 
 def files(folder: Path) -> dict[Path, bytes]:
@@ -268,3 +270,10 @@ def test_an_interrupted_export_leaves_no_spooled_notes_behind(tmp_path, decks, m
     assert list(spools.iterdir()) == []
     assert not [w for w in warned if issubclass(w.category, ResourceWarning)]
     assert not (tmp_path / "all.apkg").exists()
+
+
+def test_questions_are_counted_before_reading_at_every_line_start(tmp_path: Path) -> None:
+    """The count that decides whether workers start before the first file is read."""
+    (tmp_path / "a.md").write_text("### Q\n\nA\n\n   ### R\n####x\n    ### code\n###\tS\n")
+    (tmp_path / "b.md").write_text("text\n### T\n###\n")  # an empty heading is not counted
+    assert _question_count(find_sources([tmp_path])[0]) == 4
