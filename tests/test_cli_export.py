@@ -90,6 +90,10 @@ def test_python_m_ankiqa(project: Path) -> None:
     assert "Traceback" not in failed.stderr + failed.stdout
     assert not (project / "bad.apkg").exists()
 
+    misused = run("--no-such-option")  # the process ends at once, with click's exit code
+    assert misused.returncode == 2
+    assert "No such option" in misused.stderr
+
 
 def test_output_that_is_a_folder_is_named_in_the_error(decks: Path, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
