@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ankiqa
 from ankiqa.atomic import LEFTOVER_AFTER, write_atomically
@@ -221,3 +224,32 @@ def test_a_temporary_file_left_by_a_killed_write_is_removed(tmp_path: Path) -> N
 def test_a_state_line_that_is_not_an_object_is_damage() -> None:
     with pytest.raises(StateError):
         BuildState.from_text('{"ankiqa-state": 1}\n[1]\n')
+
+
+TEXTS = st.text(st.sampled_from('ab"\\\x00\x1f\x7f é\u2028\U0001f600'), max_size=6)
+ENTRIES = st.builds(
+    Entry,
+    hash=st.one_of(st.none(), st.text("0123456789abcdef", max_size=20), TEXTS),
+    mod=st.integers(-(2**70), 2**70),
+    file=TEXTS,
+    kind=st.sampled_from(["basic", "cloze", "reversed"]),
+    clozes=st.lists(st.integers(0, 20), max_size=3).map(tuple),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(TEXTS, ENTRIES, max_size=8))
+def test_state_lines_are_the_json_of_their_records_and_read_back(entries: dict) -> None:
+    """A line is written, and the plain ones read, without the JSON module's help: the
+    same as with it."""
+    state = BuildState({}, entries)
+    lines = state.to_text().split("\n")[1:-1]  # not splitlines(): U+2028 is no line end
+    records = []
+    for question_id in sorted(entries):
+        entry = entries[question_id]
+        record = {"id": question_id, "file": entry.file, "hash": entry.hash, "mod": entry.mod}
+        record |= {"kind": entry.kind} if entry.kind != "basic" else {}
+        record |= {"clozes": list(entry.clozes)} if entry.clozes else {}
+        records.append(json.dumps(record, ensure_ascii=False))
+    assert lines == records
+    assert BuildState.from_text(state.to_text()) == state
