@@ -10,11 +10,11 @@ other's lock.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
+import multiprocessing
 import os
 import signal
-import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -197,7 +197,7 @@ def _take(parts: Iterator[Part], known: Cache) -> tuple[list[Part], int]:
 def _started_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose workers are running: with `fork`, a pool starts every worker
     on its first task, as a copy of the main process at that moment."""
-    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker)
     pool.submit(int).result()
     return pool
 
@@ -214,21 +214,21 @@ def _to_parse(part: Part, known: Cache) -> int:
     return count
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker() -> None:
     """In a worker: Ctrl-C is the main process's to handle (it stops the export and
-    writes nothing), not a traceback from every worker. On Linux a worker also dies
-    with the main process, however that one ends (`kill`, SIGTERM): no worker is left
-    holding the caller's output open."""
+    writes nothing), not a traceback from every worker. A worker also ends with the main
+    process, however that one ends (`kill`, SIGTERM): none is left holding the caller's
+    output open. Its own parent may not be the main process (with `forkserver`, Python
+    3.14's default on Linux), and it may be busy: a thread waits for the main process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-            if os.getppid() != parent:  # the main process died before this line
-                os._exit(1)
+    main = multiprocessing.parent_process()
+    if main is not None:
+        threading.Thread(target=_end_with, args=(main,), daemon=True).start()
 
 
-_PR_SET_PDEATHSIG = 1
+def _end_with(main: multiprocessing.process.BaseProcess) -> None:
+    main.join()  # returns once the main process has ended
+    os._exit(1)
 
 
 def _cores() -> int:
