@@ -120,14 +120,14 @@ class BuildState:
         state = cls.empty()
         # Not splitlines(): it also breaks at U+2028 and U+0085, which JSON leaves as they are.
         for number, line in enumerate(text.split("\n"), start=1):
-            plain = _PLAIN_LINE.fullmatch(line)
-            if plain:  # most lines: the entry the JSON parser and `_read` would make
-                state.questions[plain[1]] = Entry(plain[3], int(plain[4]), plain[2])
-            elif line.strip():
-                try:
+            try:
+                plain = _PLAIN_LINE.fullmatch(line)
+                if plain:  # most lines: the entry the JSON parser and `_read` would make
+                    state.questions[plain[1]] = Entry(plain[3], int(plain[4]), plain[2])
+                elif line.strip():
                     state._read(json.loads(line), NOTE_TYPES.keys())
-                except (ValueError, KeyError, TypeError) as error:
-                    raise StateError(number, f"{type(error).__name__}: {error}") from None
+            except (ValueError, KeyError, TypeError) as error:  # int(): over 4300 digits
+                raise StateError(number, f"{type(error).__name__}: {error}") from None
         return state
 
     def _read(self, record: dict, kinds: Container[str]) -> None:

@@ -204,6 +204,7 @@ def test_a_state_line_with_values_of_the_wrong_type_is_damage() -> None:
     for line in (
         '{"id": 5, "file": "d.md", "hash": "h", "mod": 1}',
         '{"id": "q", "file": "d.md", "hash": "h", "mod": "1"}',
+        '{"id": "q", "file": "d.md", "hash": "ab", "mod": ' + "1" * 4301 + "}",  # too long
     ):
         with pytest.raises(StateError):
             BuildState.from_text(line + "\n")
