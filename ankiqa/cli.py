@@ -47,7 +47,8 @@ def run() -> NoReturn:
     """The `ankiqa` command (and `python -m ankiqa`): `app`, after which the process ends at
     once. Python's own exit would first take apart every module imported (typer's pydantic,
     genanki's asyncio, Pygments): 40 ms, a fifth of an export that finds nothing to do.
-    Every command has closed what it wrote by then. (mypy ends the same way.)"""
+    Every command has closed what it wrote by then. (mypy ends the same way.) Not under a
+    profiler, debugger or coverage tool: those write what they found as Python ends."""
     try:
         app(prog_name="ankiqa")
         code = 0
@@ -55,10 +56,19 @@ def run() -> NoReturn:
         if not isinstance(done.code, int | None):
             raise  # a message to print: Python's exit does it
         code = done.code or 0
+    if _watched():
+        sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
             stream.flush()
     os._exit(code)
+
+
+def _watched() -> bool:
+    """Whether a tool follows this process's Python code (`sys.monitoring`, 3.12+)."""
+    monitoring = getattr(sys, "monitoring", None)
+    tools = monitoring is not None and any(monitoring.get_tool(tool) for tool in range(6))
+    return tools or sys.gettrace() is not None or sys.getprofile() is not None
 
 
 @app.callback()

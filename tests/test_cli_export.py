@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,16 @@ def test_python_m_ankiqa(project: Path) -> None:
     misused = run("--no-such-option")  # the process ends at once, with click's exit code
     assert misused.returncode == 2
     assert "No such option" in misused.stderr
+
+
+def test_a_profiled_export_writes_its_profile(project: Path) -> None:
+    """The process ends as Python does when a profiler (or a coverage tool) follows it."""
+    profile = project / "export.prof"
+    command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "ankiqa", "export"]
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "6 notes in 1 deck" in done.stdout
+    assert pstats.Stats(str(profile)).total_calls > 0
 
 
 def test_output_that_is_a_folder_is_named_in_the_error(decks: Path, tmp_path: Path) -> None:
