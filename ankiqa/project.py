@@ -361,7 +361,8 @@ def _question_count(sources: list[Source], limit: int | None = None) -> int:
 
 
 _FIRST_QUESTION_LINE = re.compile(rb" {0,3}###[ \t]")
-_QUESTION_LINE = re.compile(rb"\n {0,3}###[ \t]")  # a literal first: the search skips to "\n"s
+# The others: a literal first, so that the search skips from one "\n" to the next.
+_QUESTION_LINE = re.compile(b"\n" + _FIRST_QUESTION_LINE.pattern)
 
 
 def _questions(project: Project) -> int:
